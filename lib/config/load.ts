@@ -1,0 +1,28 @@
+/**
+ * One entry point for both `npm run render` and the Pulumi program: raw stack config → validated
+ * config and plan, or a ConfigError listing every problem before anything is touched.
+ */
+import { buildPlan, type Plan } from "../plan";
+import { ConfigError } from "./model";
+import { readStackFile, stackFilePath } from "./stack-file";
+import { validateStackConfig } from "./validate";
+
+export interface LoadedDeployment {
+  readonly plan: Plan;
+  readonly warnings: readonly string[];
+}
+
+/** Validate and plan; throws ConfigError with every problem. `source` names the file or stack in the message. */
+export function loadDeployment(stack: string, raw: Record<string, unknown>, source: string): LoadedDeployment {
+  const v = validateStackConfig(stack, raw);
+  if (!v.config) throw new ConfigError(source, v.problems);
+  const p = buildPlan(v.config);
+  if (!p.plan) throw new ConfigError(source, p.problems);
+  return { plan: p.plan, warnings: v.warnings };
+}
+
+/** Read stacks/Pulumi.<stack>.yaml under projectDir and load it. */
+export function loadStackFile(projectDir: string, stack: string): LoadedDeployment {
+  const file = stackFilePath(projectDir, stack);
+  return loadDeployment(stack, readStackFile(file).project, file);
+}

@@ -1,0 +1,160 @@
+/**
+ * The typed, validated deployment model: the stack configuration with every default applied and
+ * the DHIS2 compatibility of each instance resolved. Produced by ./validate.ts; consumed by the
+ * plan (lib/plan) and the components.
+ */
+import type { Dhis2Runtime, ServletContainer } from "../dhis2/compat";
+import type { ServerInput } from "./schema";
+
+export type Platform = "local" | "existing" | "hcloud" | "aws";
+export type Isolation = "lxd" | "vm";
+export type DiskKind = "ssd" | "nvme" | "hdd";
+export type TlsMode = "letsencrypt" | "provided" | "self-signed";
+
+/** A size as requested in the stack: any field may be left to the plan. */
+export interface RequestedSize {
+  readonly cpus?: number;
+  readonly memoryGb?: number;
+  readonly disk?: DiskKind;
+  readonly diskGb?: number;
+  readonly serverType?: string;
+}
+
+/** A complete host size. */
+export interface HostSize {
+  readonly cpus: number;
+  readonly memoryGb: number;
+  readonly disk: DiskKind;
+  readonly diskGb: number;
+}
+
+/** Reference to a secret: either its name for generation at deploy time, or a stack config key. */
+export interface SecretRef {
+  /** Stack config key that holds the secret, e.g. "dhis2:alerts.smtp.password". */
+  readonly configKey: string;
+  /** The plain value, when the program runs inside the Pulumi engine (never printed). */
+  readonly value?: string;
+}
+
+export interface TrackerSearchIndexes {
+  /** Tracked entity attribute UIDs: one partial trigram GIN index each. */
+  readonly attributes: readonly string[];
+  /** (program stage, data element) pairs: one trigram expression index each on the event values. */
+  readonly eventDataElements: readonly { readonly programStage: string; readonly dataElement: string }[];
+}
+
+export interface InstanceConfig {
+  readonly name: string;
+  readonly runtime: Dhis2Runtime;
+  /** Host name the instance is served on (its own, or the stack's domain). */
+  readonly hostname: string;
+  /** "/" or "/name". */
+  readonly path: string;
+  /** Absolute URL, no trailing slash: DHIS2's server.base.url. */
+  readonly baseUrl: string;
+  /** WAR source: URL or absolute local path. */
+  readonly war: string;
+  readonly servletContainer: ServletContainer;
+  readonly jdk: number;
+  readonly heapMb?: number;
+  readonly connectionPoolMaxSize?: number;
+  readonly size: RequestedSize;
+  readonly trackerSearch: TrackerSearchIndexes;
+}
+
+export interface DeploymentConfig {
+  /** Stack name (e.g. ke-prod). */
+  readonly stack: string;
+  readonly platform: Platform;
+  readonly isolation: Isolation;
+  readonly domain: string;
+  /** Private IPv4 network of the deployment. */
+  readonly networkCidr: string;
+  readonly postgres: {
+    readonly version: number;
+    readonly synchronousCommit: "on" | "off";
+    readonly walWriterDelayMs: number;
+    readonly reservedConnections: number;
+  };
+  readonly sizes: {
+    /** lxd isolation: the one host. */
+    readonly host?: HostSize;
+    readonly proxy: RequestedSize;
+    readonly database: RequestedSize;
+    readonly monitor: RequestedSize;
+  };
+  readonly instances: readonly InstanceConfig[];
+  readonly tls: {
+    readonly mode: TlsMode;
+    readonly email?: string;
+    readonly certificateFile?: string;
+    readonly keyFile?: string;
+  };
+  readonly admin: {
+    readonly user: string;
+    readonly sshKeys: readonly string[];
+    readonly allowedCidrs: readonly string[];
+  };
+  readonly alerts: {
+    readonly recipients: readonly string[];
+    readonly from: string;
+    readonly smtp?: {
+      readonly host: string;
+      readonly port: number;
+      readonly security: "starttls" | "tls" | "none";
+      readonly username?: string;
+      readonly password?: SecretRef;
+    };
+  };
+  readonly monitoring: {
+    readonly glowroot: boolean;
+    readonly glowrootVersion: string;
+    readonly glowrootArchive: string;
+    readonly thresholds: {
+      readonly diskWarningPercent: number;
+      readonly diskCriticalPercent: number;
+      readonly loadWarningPerCpu: number;
+      readonly loadCriticalPerCpu: number;
+    };
+  };
+  /** platform existing. */
+  readonly servers?: {
+    readonly host?: ServerInput;
+    readonly proxy?: ServerInput;
+    readonly database?: ServerInput;
+    readonly monitor?: ServerInput;
+    readonly instances?: Readonly<Record<string, ServerInput>>;
+  };
+  readonly cloud: { readonly location?: string; readonly image?: string };
+}
+
+/** One problem in the stack configuration: the key, the value found, and what is allowed. */
+export interface ConfigProblem {
+  /** Full stack key, e.g. "dhis2:instances[1].path". */
+  readonly key: string;
+  /** The offending value as found (secrets masked); undefined when the key is missing. */
+  readonly value?: unknown;
+  /** What is wrong and what is allowed. */
+  readonly message: string;
+}
+
+/** Thrown when a stack configuration is invalid; lists every problem at once. */
+export class ConfigError extends Error {
+  constructor(readonly source: string, readonly problems: readonly ConfigProblem[]) {
+    super(formatProblems(source, problems));
+    this.name = "ConfigError";
+  }
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const got = p.value === undefined ? "" : ` (got ${JSON.stringify(p.value)})`;
+  return `${p.key}: ${p.message}${got}`;
+}
+
+export function formatProblems(source: string, problems: readonly ConfigProblem[]): string {
+  const n = problems.length;
+  return [
+    `Invalid stack configuration in ${source}: ${n} problem${n === 1 ? "" : "s"}. Nothing was changed.`,
+    ...problems.map((p) => `  - ${formatProblem(p)}`),
+  ].join("\n");
+}

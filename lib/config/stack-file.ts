@@ -1,0 +1,78 @@
+/**
+ * Reading stack configuration: from a stack file (for `npm run render`, without the Pulumi engine)
+ * or from the engine's config map (inside `pulumi up`). Both give the same raw object: the keys of
+ * the `dhis2:` namespace, without the prefix, with their YAML types.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as YAML from "yaml";
+
+export const NAMESPACE = "dhis2";
+
+export interface RawStackConfig {
+  /** `dhis2:` keys without the prefix, e.g. { platform: "local", instances: [...] }. */
+  readonly project: Record<string, unknown>;
+  /** Keys of other namespaces (aws:region, hcloud:token), as found. */
+  readonly other: Record<string, unknown>;
+}
+
+/** Split a flat `namespace:key` map into our namespace and the rest. Keys without a namespace are ours. */
+export function splitNamespaces(flat: Record<string, unknown>): RawStackConfig {
+  const project: Record<string, unknown> = {};
+  const other: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(flat)) {
+    const colon = key.indexOf(":");
+    if (colon === -1) project[key] = value;
+    else if (key.slice(0, colon) === NAMESPACE) project[key.slice(colon + 1)] = value;
+    else other[key] = value;
+  }
+  return { project, other };
+}
+
+/** Path of a stack's file under stacks/. */
+export function stackFilePath(projectDir: string, stack: string): string {
+  return path.join(projectDir, "stacks", `Pulumi.${stack}.yaml`);
+}
+
+/** Read a stack file; throws with the file name when it is missing or not YAML. */
+export function readStackFile(file: string): RawStackConfig {
+  if (!fs.existsSync(file)) throw new Error(`stack file ${file} does not exist`);
+  let doc: unknown;
+  try {
+    doc = YAML.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`stack file ${file} is not valid YAML: ${(e as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return { project: {}, other: {} };
+  if (typeof doc !== "object" || Array.isArray(doc)) throw new Error(`stack file ${file} must be a YAML mapping with a 'config:' key`);
+  const config = (doc as Record<string, unknown>).config ?? {};
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw new Error(`stack file ${file}: 'config:' must be a mapping of keys such as dhis2:platform`);
+  }
+  return splitNamespaces(config as Record<string, unknown>);
+}
+
+/**
+ * Decode the values of the Pulumi engine's config map (`pulumi.runtime.allConfig()`): the engine
+ * hands every value over as a string, structured values as JSON. Scalars that are JSON numbers or
+ * booleans are decoded, so a YAML `cpus: 32` arrives as the number 32 as it does from the file.
+ */
+export function decodeEngineConfig(all: Record<string, string>): RawStackConfig {
+  const decoded: Record<string, unknown> = {};
+  for (const [key, text] of Object.entries(all)) {
+    decoded[key] = decodeEngineValue(text);
+  }
+  return splitNamespaces(decoded);
+}
+
+function decodeEngineValue(text: string): unknown {
+  const t = text.trim();
+  if (t.startsWith("{") || t.startsWith("[") || t === "true" || t === "false" || /^-?\d+(\.\d+)?$/.test(t)) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}

@@ -1,0 +1,169 @@
+/**
+ * Sizing: how much CPU and memory each role gets.
+ *
+ * - isolation vm: every role has its own server; its budget is the server's size.
+ * - isolation lxd: one host runs every role in a container. The host OS keeps a reserve; the proxy
+ *   and monitor get small fixed shares; the database and the DHIS2 instances share the rest (the
+ *   database half, the instances the other half in equal parts), unless the stack sets a role's
+ *   size explicitly. Container limits never add up to more than the host minus its reserve.
+ */
+import type { ConfigProblem, DeploymentConfig, DiskKind, HostSize, RequestedSize } from "../config/model";
+import { clamp, floorCpus, floorTo } from "./units";
+
+export type Role = "proxy" | "database" | "monitor" | "instance";
+
+export interface RoleBudget {
+  readonly role: Role;
+  /** Role name as used for hosts/containers: proxy, database, monitor, or the instance name. */
+  readonly name: string;
+  /** CPUs this role may use (fractional in lxd isolation: a CPU quota). */
+  readonly cpus: number;
+  readonly memoryMb: number;
+  readonly disk: DiskKind;
+  readonly diskGb: number;
+  /** Cloud server type requested for this role, if any. */
+  readonly serverType?: string;
+}
+
+export interface SizingPlan {
+  readonly isolation: "lxd" | "vm";
+  /** lxd: the host and what its OS keeps. */
+  readonly host?: HostSize & { readonly reservedCpus: number; readonly reservedMemoryMb: number };
+  readonly proxy: RoleBudget;
+  readonly database: RoleBudget;
+  readonly monitor: RoleBudget;
+  readonly instances: readonly RoleBudget[];
+}
+
+/** Smallest shares a role can run with. */
+export const MINIMUM = {
+  proxy: { cpus: 0.1, memoryMb: 128 },
+  monitor: { cpus: 0.1, memoryMb: 256 },
+  database: { cpus: 0.25, memoryMb: 1024 },
+  instance: { cpus: 0.25, memoryMb: 1536 },
+} as const;
+
+const GB = 1024;
+
+/** What the OS of a whole host (lxd host or VM) keeps for itself. */
+export function hostReserve(cpus: number, memoryMb: number): { cpus: number; memoryMb: number } {
+  return {
+    cpus: floorCpus(clamp(cpus / 16, Math.min(0.25, cpus / 4), 2)),
+    memoryMb: floorTo(clamp(memoryMb / 16, 512, 4 * GB), 64),
+  };
+}
+
+export function planSizing(config: DeploymentConfig): { sizing?: SizingPlan; problems: ConfigProblem[] } {
+  return config.isolation === "vm" ? planVm(config) : planLxd(config);
+}
+
+function planVm(config: DeploymentConfig): { sizing?: SizingPlan; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const budget = (role: Role, name: string, s: RequestedSize, key: string): RoleBudget => {
+    const b: RoleBudget = {
+      role,
+      name,
+      cpus: s.cpus!,
+      memoryMb: Math.round(s.memoryGb! * GB),
+      disk: s.disk ?? "ssd",
+      diskGb: s.diskGb ?? 40,
+      serverType: s.serverType,
+    };
+    const min = MINIMUM[role];
+    const need = min.memoryMb + hostReserve(b.cpus, b.memoryMb).memoryMb;
+    if (b.memoryMb < need) {
+      problems.push({ key: `${key}.memoryGb`, value: s.memoryGb, message: `is too small for the ${role} server: it needs at least ${Math.ceil((need / GB) * 4) / 4} GB (${min.memoryMb} MB for the ${role} plus the OS)` });
+    }
+    return b;
+  };
+  const sizing: SizingPlan = {
+    isolation: "vm",
+    proxy: budget("proxy", "proxy", config.sizes.proxy, "dhis2:sizes.proxy"),
+    database: budget("database", "database", config.sizes.database, "dhis2:sizes.database"),
+    monitor: budget("monitor", "monitor", config.sizes.monitor, "dhis2:sizes.monitor"),
+    instances: config.instances.map((inst, i) => budget("instance", inst.name, inst.size, `dhis2:instances[${i}].size`)),
+  };
+  return problems.length ? { problems } : { sizing, problems };
+}
+
+function planLxd(config: DeploymentConfig): { sizing?: SizingPlan; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const host = config.sizes.host!;
+  const hostMb = Math.round(host.memoryGb * GB);
+  const reserve = hostReserve(host.cpus, hostMb);
+
+  const explicit = (s: RequestedSize) => ({
+    cpus: s.cpus,
+    memoryMb: s.memoryGb === undefined ? undefined : Math.round(s.memoryGb * GB),
+  });
+  const proxyReq = explicit(config.sizes.proxy);
+  const monitorReq = explicit(config.sizes.monitor);
+  const dbReq = explicit(config.sizes.database);
+  const instReq = config.instances.map((i) => explicit(i.size));
+
+  const proxy = {
+    cpus: proxyReq.cpus ?? floorCpus(clamp(host.cpus / 16, MINIMUM.proxy.cpus, 2)),
+    memoryMb: proxyReq.memoryMb ?? floorTo(clamp(hostMb / 64, 256, GB), 64),
+  };
+  const monitor = {
+    cpus: monitorReq.cpus ?? floorCpus(clamp(host.cpus / 32, MINIMUM.monitor.cpus, 1)),
+    memoryMb: monitorReq.memoryMb ?? floorTo(clamp(hostMb / 32, 512, 2 * GB), 64),
+  };
+
+  const share = (total: number, fixed: number, dbGiven: number | undefined, instGiven: (number | undefined)[], floor: (v: number) => number) => {
+    const rest = total - fixed - (dbGiven ?? 0) - instGiven.reduce<number>((a, v) => a + (v ?? 0), 0);
+    const open = instGiven.filter((v) => v === undefined).length;
+    const dbShare = dbGiven ?? (open === 0 ? rest : rest / 2);
+    const perInstance = open === 0 ? 0 : (dbGiven === undefined ? rest / 2 : rest) / open;
+    return { rest, db: floor(dbShare), inst: instGiven.map((v) => v ?? floor(perInstance)) };
+  };
+  const cpu = share(host.cpus - reserve.cpus, proxy.cpus + monitor.cpus, dbReq.cpus, instReq.map((r) => r.cpus), floorCpus);
+  const mem = share(hostMb - reserve.memoryMb, proxy.memoryMb + monitor.memoryMb, dbReq.memoryMb, instReq.map((r) => r.memoryMb), (v) => floorTo(v, 64));
+
+  const totalCpus = proxy.cpus + monitor.cpus + cpu.db + cpu.inst.reduce((a, b) => a + b, 0);
+  const totalMb = proxy.memoryMb + monitor.memoryMb + mem.db + mem.inst.reduce((a, b) => a + b, 0);
+  const minimumMb = reserve.memoryMb + MINIMUM.proxy.memoryMb + MINIMUM.monitor.memoryMb + MINIMUM.database.memoryMb + MINIMUM.instance.memoryMb * config.instances.length;
+  const minimumCpus = reserve.cpus + MINIMUM.proxy.cpus + MINIMUM.monitor.cpus + MINIMUM.database.cpus + MINIMUM.instance.cpus * config.instances.length;
+
+  if (totalMb > hostMb - reserve.memoryMb + 1e-6) {
+    problems.push({
+      key: "dhis2:sizes.host.memoryGb",
+      value: host.memoryGb,
+      message: `is too small for the containers: they need ${(totalMb / GB).toFixed(2)} GB plus ${(reserve.memoryMb / GB).toFixed(2)} GB for the host OS${hasExplicit(config) ? " (lower the explicit sizes or raise the host)" : ""}; with ${config.instances.length} instance(s) the host needs at least ${Math.ceil(minimumMb / GB)} GB`,
+    });
+  }
+  if (totalCpus > host.cpus - reserve.cpus + 1e-6) {
+    problems.push({
+      key: "dhis2:sizes.host.cpus",
+      value: host.cpus,
+      message: `is too small for the containers: they ask for ${totalCpus.toFixed(2)} CPUs plus ${reserve.cpus} for the host OS; with ${config.instances.length} instance(s) the host needs at least ${Math.ceil(minimumCpus * 4) / 4} CPUs`,
+    });
+  }
+  const below = (v: number, min: number) => v + 1e-9 < min;
+  const checkMin = (role: Role, c: number, m: number, key: string) => {
+    if (problems.length) return;
+    if (below(m, MINIMUM[role].memoryMb)) problems.push({ key: `${key}.memoryGb`, value: m / GB, message: `leaves the ${role} ${m} MB; it needs at least ${MINIMUM[role].memoryMb} MB: raise dhis2:sizes.host.memoryGb or lower other roles' sizes` });
+    if (below(c, MINIMUM[role].cpus)) problems.push({ key: `${key}.cpus`, value: c, message: `leaves the ${role} ${c} CPUs; it needs at least ${MINIMUM[role].cpus}: raise dhis2:sizes.host.cpus or lower other roles' sizes` });
+  };
+  checkMin("proxy", proxy.cpus, proxy.memoryMb, "dhis2:sizes.proxy");
+  checkMin("monitor", monitor.cpus, monitor.memoryMb, "dhis2:sizes.monitor");
+  checkMin("database", cpu.db, mem.db, "dhis2:sizes.database");
+  config.instances.forEach((_, i) => checkMin("instance", cpu.inst[i]!, mem.inst[i]!, `dhis2:instances[${i}].size`));
+  if (problems.length) return { problems };
+
+  const disk = host.disk;
+  const sizing: SizingPlan = {
+    isolation: "lxd",
+    host: { ...host, reservedCpus: reserve.cpus, reservedMemoryMb: reserve.memoryMb },
+    proxy: { role: "proxy", name: "proxy", cpus: proxy.cpus, memoryMb: proxy.memoryMb, disk, diskGb: config.sizes.proxy.diskGb ?? 10 },
+    monitor: { role: "monitor", name: "monitor", cpus: monitor.cpus, memoryMb: monitor.memoryMb, disk, diskGb: config.sizes.monitor.diskGb ?? 20 },
+    database: { role: "database", name: "database", cpus: cpu.db, memoryMb: mem.db, disk, diskGb: config.sizes.database.diskGb ?? Math.max(10, Math.floor(host.diskGb * 0.6)) },
+    instances: config.instances.map((inst, i) => ({ role: "instance" as const, name: inst.name, cpus: cpu.inst[i]!, memoryMb: mem.inst[i]!, disk, diskGb: inst.size.diskGb ?? 20 })),
+  };
+  return { sizing, problems };
+}
+
+function hasExplicit(config: DeploymentConfig): boolean {
+  const s = config.sizes;
+  return [s.proxy, s.database, s.monitor, ...config.instances.map((i) => i.size)].some((r) => r.cpus !== undefined || r.memoryGb !== undefined);
+}
