@@ -59,7 +59,7 @@ export function tunePostgres(input: PostgresTuningInput): PostgresSetting[] {
   const sharedBuffersKb = Math.floor(ramKb / 4 / 8) * 8; // whole 8 kB pages
   const walBuffersKb = Math.min(16 * 1024, Math.floor((sharedBuffersKb * 3) / 100 / 8) * 8);
   const workers = cpus >= 4 ? cpus : 8; // PostgreSQL's default max_worker_processes is 8
-  const workMemKb = Math.max(4 * 1024, Math.floor((ramKb - sharedBuffersKb) / ((input.maxConnections + workers) * 3)));
+  const workMemKb = Math.max(4 * 1024, Math.floor((ramKb - sharedBuffersKb) / ((input.maxConnections + workers) * 3) / 1024) * 1024);
 
   set("max_connections", input.maxConnections, "the DHIS2 instances' connection pools plus reserved admin, backup and monitoring connections");
   set("shared_buffers", pgMemory(sharedBuffersKb), "25% of the database's memory (pgtune web)");

@@ -22,6 +22,9 @@ export const PORTS = {
   muninWeb: 8080,
 } as const;
 
+/** Name of the LXD bridge the containers are attached to (lxd isolation). */
+export const LXD_BRIDGE = "dhis2br0";
+
 export const OFFSETS = { gateway: 1, proxy: 2, firstInstance: 11, database: 20, monitor: 30 } as const;
 
 export interface Node {

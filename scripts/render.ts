@@ -1,0 +1,58 @@
+/**
+ * npm run render -- --stack NAME [--out DIR]
+ *
+ * Validates stacks/Pulumi.NAME.yaml, writes every file each host would get into DIR/<host>/<path>
+ * (secrets as placeholders), and prints the tuning table. Needs no cloud account and no Pulumi.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { loadStackFile } from "../lib/config/load";
+import { ConfigError } from "../lib/config/model";
+import { placeholderSecrets, renderDeployment } from "../lib/render/deployment";
+import { tuningReport } from "../lib/render/report";
+
+const PROJECT_DIR = path.resolve(__dirname, "..");
+
+function main(): number {
+  const { values } = parseArgs({
+    options: { stack: { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" } },
+    strict: true,
+  });
+  if (values.help || !values.stack) {
+    const stacks = fs.readdirSync(path.join(PROJECT_DIR, "stacks")).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5));
+    console.error(`usage: npm run render -- --stack NAME [--out DIR]\nstacks: ${stacks.join(", ")}`);
+    return values.help ? 0 : 2;
+  }
+  let loaded;
+  try {
+    loaded = loadStackFile(PROJECT_DIR, values.stack);
+  } catch (e) {
+    console.error(e instanceof ConfigError ? e.message : `error: ${(e as Error).message}`);
+    return 1;
+  }
+  for (const w of loaded.warnings) console.error(`warning: ${w}`);
+  const hosts = renderDeployment(loaded.plan, placeholderSecrets(loaded.plan));
+  if (values.out) {
+    const out = path.resolve(values.out);
+    let count = 0;
+    for (const h of hosts) {
+      const write = (rel: string, content: string) => {
+        const target = path.join(out, h.host, rel);
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.writeFileSync(target, content, { mode: 0o600 });
+        count++;
+      };
+      for (const f of h.files) write(f.path, f.content);
+      if (h.userData) write("cloud-init/user-data", h.userData);
+      const listing = h.files.map((f) => `${f.mode} ${f.owner}:${f.group} ${f.path}${f.secret ? "  (holds secrets: placeholders here)" : ""}${f.reload ? `  → ${f.reload}` : ""}`);
+      write("FILES.txt", `${h.hostname} (${h.role}, ${h.address})\n${listing.join("\n")}\n`);
+    }
+    console.log(`Wrote ${count} files for ${hosts.length} hosts into ${out}/<host>/ (secrets are placeholders).`);
+    console.log("");
+  }
+  console.log(tuningReport(loaded.plan));
+  return 0;
+}
+
+process.exitCode = main();
