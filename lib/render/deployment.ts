@@ -130,10 +130,11 @@ function proxyFiles(plan: Plan): RenderedFile[] {
         path: i.config.path,
         root: i.config.path === "/",
         upstream: `dhis2_${i.config.name}`,
-        glowroot: glowroot && isMain,
-        glowrootPath: glowrootPath(i.config.name),
-        glowrootUpstream: `glowroot_${i.config.name}`,
       })),
+      // every instance's glowroot UI is served on the main domain, next to /munin
+      glowroots: glowroot && isMain
+        ? plan.instances.map((i) => ({ name: i.config.name, path: glowrootPath(i.config.name), upstream: `glowroot_${i.config.name}` }))
+        : [],
       munin: isMain ? { address: topology.monitor.address, port: PORTS.muninWeb } : false,
     }), "0644", "root", "root", "systemctl reload nginx"));
   }

@@ -37,6 +37,11 @@ export function renderTemplate(name: string, context: object): string {
   }
 }
 
+/** Templates rendered so far in this process (for the test that every template is in use). */
+export function renderedTemplates(): string[] {
+  return [...cache.keys()].sort();
+}
+
 /** Every template file, relative to templates/ (for tests that check each one is used). */
 export function listTemplates(): string[] {
   const out: string[] = [];

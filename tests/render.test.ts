@@ -1,0 +1,217 @@
+/**
+ * Rendering: what the templates produce for a range of stacks, checked without running the
+ * programs (tests/checks.test.ts runs nginx, PostgreSQL, Tomcat, ... on the same output).
+ */
+import test from "ava";
+import * as path from "node:path";
+import { loadStackFile } from "../lib/config/load";
+import type { Plan } from "../lib/plan";
+import { listTemplates, renderedTemplates } from "../lib/render/engine";
+import { placeholderSecrets, renderDeployment, type DeploymentSecrets, type HostFiles } from "../lib/render/deployment";
+import { tuningReport } from "../lib/render/report";
+import { cloudStack, load, SSH_KEY } from "./support/stacks";
+
+const PROJECT = path.resolve(__dirname, "..");
+
+/** Secrets with recognisable values, to find where they end up. */
+function sentinelSecrets(plan: Plan): DeploymentSecrets {
+  return {
+    databasePasswords: Object.fromEntries(plan.instances.map((i) => [i.config.name, `DBPASS-${i.config.name}-S3NT1NEL`])),
+    encryptionPasswords: Object.fromEntries(plan.instances.map((i) => [i.config.name, `ENCPASS-${i.config.name}-S3NT1NEL`])),
+    monitoringHtpasswd: "monitoring:$apr1$S3NT1NEL",
+    smtpPassword: "SMTPPASS-S3NT1NEL",
+  };
+}
+
+/** A stack that uses every feature: three instances (2.41, 2.42, 2.43), own hostname, provided TLS, relay login. */
+function everything(): Record<string, unknown> {
+  const raw = cloudStack({ isolation: "vm", cpus: 16, memoryGb: 32, instances: 3 });
+  raw.instances = [
+    { name: "production", version: "2.41.3", path: "/", trackerSearch: { attributes: ["w75KJ2mc4zz"] } },
+    { name: "staging", version: "2.42.1", path: "/staging" },
+    { name: "training", version: "2.43.0", hostname: "training.example.org", size: { cpus: 4, memoryGb: 8 } },
+  ];
+  raw.alerts = { recipients: ["ops@example.org", "oncall@example.org"], smtp: { host: "smtp.example.org", username: "alerts", password: "x" } };
+  return raw;
+}
+
+const stacks: Record<string, () => Plan> = {
+  local: () => loadStackFile(PROJECT, "local").plan,
+  "example-existing": () => loadStackFile(PROJECT, "example-existing").plan,
+  everything: () => load(everything()).plan,
+  "hcloud-lxd": () => load(cloudStack({ isolation: "lxd", cpus: 32, memoryGb: 64, instances: 2 })).plan,
+  "provided-tls": () => load({ ...cloudStack({ isolation: "vm", cpus: 8, memoryGb: 16 }), platform: "aws", tls: { mode: "provided", certificateFile: "/etc/dhis2/cert.pem", keyFile: "/etc/dhis2/key.pem" } }).plan,
+};
+
+const rendered = (plan: Plan) => renderDeployment(plan, sentinelSecrets(plan));
+const fileOf = (hosts: readonly HostFiles[], host: string, p: string) => hosts.find((h) => h.host === host)?.files.find((f) => f.path === p);
+
+test("every template under templates/ is used by some stack", (t) => {
+  for (const make of Object.values(stacks)) rendered(make());
+  t.deepEqual(listTemplates().filter((n) => !renderedTemplates().includes(n)), []);
+});
+
+test("secrets appear only in files marked secret, and those files are not world-readable", (t) => {
+  for (const [name, make] of Object.entries(stacks)) {
+    const hosts = rendered(make());
+    for (const h of hosts) {
+      for (const f of h.files) {
+        const holds = f.content.includes("S3NT1NEL");
+        t.is(Boolean(f.secret), holds, `${name} ${h.host} ${f.path}: secret flag ${f.secret} but holds a secret: ${holds}`);
+        if (f.secret) t.regex(f.mode, /^0[0-7][0-4]0$/, `${name} ${h.host} ${f.path} is mode ${f.mode}`);
+      }
+      t.false(h.userData?.includes("S3NT1NEL") ?? false, `${name} ${h.host}: user-data holds a secret`);
+    }
+  }
+});
+
+test("dhis.conf: mode 0600 for the service user, its own database over TLS, absolute base URL", (t) => {
+  const hosts = rendered(stacks.everything!());
+  const conf = fileOf(hosts, "staging", "/opt/dhis2/dhis.conf")!;
+  t.is(conf.mode, "0600");
+  t.is(conf.owner, "dhis");
+  t.regex(conf.content, /^connection\.url = jdbc:postgresql:\/\/10\.231\.20\.20:5432\/dhis2_staging\?sslmode=require$/m);
+  t.regex(conf.content, /^connection\.username = dhis2_staging$/m);
+  t.regex(conf.content, /^connection\.password = DBPASS-staging-S3NT1NEL$/m);
+  t.regex(conf.content, /^server\.base\.url = https:\/\/dhis2\.example\.org\/staging$/m);
+  t.regex(conf.content, /^encryption\.password = ENCPASS-staging-S3NT1NEL$/m);
+  const training = fileOf(hosts, "training", "/opt/dhis2/dhis.conf")!;
+  t.regex(training.content, /^server\.base\.url = https:\/\/training\.example\.org$/m);
+});
+
+test("servlet container follows the DHIS2 version: Tomcat 9, Tomcat 10, embedded server", (t) => {
+  const hosts = rendered(stacks.everything!());
+  t.regex(fileOf(hosts, "production", "/etc/systemd/system/dhis2.service")!.content, /Tomcat 9 \(JDK 17\)/);
+  t.regex(fileOf(hosts, "staging", "/etc/systemd/system/dhis2.service")!.content, /Tomcat 10 \(JDK 17\)/);
+  const embedded = fileOf(hosts, "training", "/etc/systemd/system/dhis2.service")!.content;
+  t.regex(embedded, /embedded server/);
+  t.regex(embedded, /-jar \/opt\/dhis2\/dhis2\.war/);
+  t.is(fileOf(hosts, "training", "/opt/dhis2/tomcat/conf/server.xml"), undefined);
+  const serverXml = fileOf(hosts, "production", "/opt/dhis2/tomcat/conf/server.xml")!.content;
+  t.regex(serverXml, /<Server port="-1"/);
+  t.regex(serverXml, /relaxedQueryChars="\[\]"/);
+  t.regex(serverXml, /unpackWARs="false" autoDeploy="false"/);
+  t.regex(serverXml, /internalProxies="10\\\.231\\\.20\\\.2"/);
+});
+
+test("nginx: a location per instance, a vhost per own host name, analytics rate limit, monitoring behind a login", (t) => {
+  const hosts = rendered(stacks.everything!());
+  const main = fileOf(hosts, "proxy", "/etc/nginx/dhis2/dhis2.example.org.conf")!.content;
+  t.regex(main, /location \/ \{\n\s+proxy_pass http:\/\/dhis2_production;/);
+  t.regex(main, /location \/staging\/ \{\n\s+proxy_pass http:\/\/dhis2_staging;/);
+  t.regex(main, /location ~ \^\/staging\/api\/\(\\d\+\/\)\?analytics \{\n\s+limit_req zone=dhis2_analytics/);
+  t.regex(main, /location \/munin\/ \{\n\s+auth_basic "DHIS2 monitoring";/);
+  t.regex(main, /location \/glowroot\/training\/ \{\n\s+auth_basic/);
+  t.regex(main, /Strict-Transport-Security/);
+  t.notRegex(main, /training\.example\.org/);
+  const training = fileOf(hosts, "proxy", "/etc/nginx/dhis2/training.example.org.conf")!.content;
+  t.regex(training, /server_name training\.example\.org;/);
+  t.regex(training, /location \/ \{\n\s+proxy_pass http:\/\/dhis2_training;/);
+  t.notRegex(training, /munin/);
+  const proxy = fileOf(hosts, "proxy", "/etc/nginx/dhis2/00-proxy.conf")!.content;
+  t.regex(proxy, /upstream dhis2_staging \{\n\s+server 10\.231\.20\.12:8080;\n\s+keepalive 32;/);
+  t.regex(proxy, /listen 80 default_server;[\s\S]*return 444;/);
+  t.regex(proxy, /ssl_reject_handshake on;/);
+  t.regex(proxy, /listen 127\.0\.0\.1:8090;[\s\S]*stub_status;/);
+  const global = fileOf(hosts, "proxy", "/etc/nginx/nginx.conf")!.content;
+  t.regex(global, /ssl_protocols TLSv1\.2 TLSv1\.3;/);
+  t.notRegex(global, /TLSv1(\.1)?[ ;]/);
+});
+
+test("pg_hba: one database and role per instance, only from its own host, scram over TLS, the rest rejected", (t) => {
+  const plan = stacks.everything!();
+  const hba = fileOf(rendered(plan), "database", "/etc/postgresql/16/main/pg_hba.conf")!.content;
+  const rules = hba.split("\n").filter((l) => l && !l.startsWith("#"));
+  t.deepEqual(rules.map((l) => l.split(/\s+/)), [
+    ["local", "all", "postgres", "peer"],
+    ["hostssl", "dhis2_production", "dhis2_production", "10.231.20.11/32", "scram-sha-256"],
+    ["hostssl", "dhis2_staging", "dhis2_staging", "10.231.20.12/32", "scram-sha-256"],
+    ["hostssl", "dhis2_training", "dhis2_training", "10.231.20.13/32", "scram-sha-256"],
+    ["host", "all", "all", "0.0.0.0/0", "reject"],
+    ["host", "all", "all", "::/0", "reject"],
+  ]);
+});
+
+test("host firewalls: least privilege; only the proxy's 80/443 open to all, SSH from admin CIDRs to the proxy only", (t) => {
+  for (const [name, make] of Object.entries(stacks)) {
+    const plan = make();
+    for (const h of rendered(plan)) {
+      const nft = h.files.find((f) => f.path === "/etc/nftables.conf");
+      t.truthy(nft, `${name} ${h.host} has no firewall`);
+      t.regex(nft!.content, /policy drop;/);
+      for (const line of nft!.content.split("\n").filter((l) => /dport \d+ accept/.test(l))) {
+        const port = Number(/dport (\d+)/.exec(line)![1]);
+        const open = !/saddr|iifname/.test(line);
+        if (open) t.true((h.role === "proxy" || h.role === "lxd-host") && (port === 80 || port === 443), `${name} ${h.host}: ${line.trim()}`);
+        if (port === 22) {
+          t.true(h.role === "proxy" || h.role === "lxd-host" ? line.includes("196.12.4.0/24") : line.includes(plan.topology.proxy.address), `${name} ${h.host}: ${line.trim()}`);
+        }
+      }
+    }
+  }
+  const db = fileOf(rendered(stacks.everything!()), "database", "/etc/nftables.conf")!.content;
+  t.regex(db, /ip saddr \{ 10\.231\.20\.11 \} tcp dport 5432 accept/);
+  t.regex(db, /ip saddr \{ 10\.231\.20\.30 \} tcp dport 4949 accept/);
+  t.notRegex(db, /10\.231\.20\.2 \} tcp dport 5432/);
+});
+
+test("munin: the master polls every node with alert contacts; every node answers only the monitor", (t) => {
+  const hosts = rendered(stacks.everything!());
+  const master = fileOf(hosts, "monitor", "/etc/munin/munin.conf")!.content;
+  t.regex(master, /contact\.admin1\.command mail -s .* ops@example\.org/);
+  t.regex(master, /contact\.admin2\.command mail -s .* oncall@example\.org/);
+  for (const h of hosts) {
+    t.regex(master, new RegExp(`\\[dhis2\\.example\\.org;${h.hostname}\\]\\n\\s+address ${h.address.replace(/\./g, "\\.")}`));
+    const node = h.files.find((f) => f.path === "/etc/munin/munin-node.conf")!.content;
+    t.regex(node, /^cidr_allow 10\.231\.20\.30\/32$/m);
+    t.regex(node, new RegExp(`^host ${h.address.replace(/\./g, "\\.")}$`, "m"));
+  }
+});
+
+test("mail: send-only on loopback through the relay, root's mail goes to the recipients, relay login in a 0600 file", (t) => {
+  const hosts = rendered(stacks.everything!());
+  const main = fileOf(hosts, "monitor", "/etc/postfix/main.cf")!.content;
+  t.regex(main, /^inet_interfaces = loopback-only$/m);
+  t.regex(main, /^mydestination =$/m);
+  t.regex(main, /^relayhost = \[smtp\.example\.org\]:587$/m);
+  t.regex(main, /^smtp_tls_security_level = encrypt$/m);
+  t.regex(main, /^smtp_sasl_password_maps = texthash:\/etc\/postfix\/sasl_passwd$/m);
+  t.notRegex(fileOf(hosts, "monitor", "/etc/postfix/master.cf")!.content, /^smtp\s+inet/m);
+  t.regex(fileOf(hosts, "monitor", "/etc/postfix/virtual_alias")!.content, /^root ops@example\.org, oncall@example\.org$/m);
+  const sasl = fileOf(hosts, "monitor", "/etc/postfix/sasl_passwd")!;
+  t.is(sasl.mode, "0600");
+  t.is(sasl.content.trim(), "[smtp.example.org]:587 alerts:SMTPPASS-S3NT1NEL");
+});
+
+test("cloud-init: only servers the toolkit creates, admin keys, no passwords, no root login", (t) => {
+  const vm = rendered(stacks.everything!());
+  t.is(vm.filter((h) => h.userData).length, vm.length);
+  const ud = vm.find((h) => h.host === "database")!.userData!;
+  t.true(ud.startsWith("#cloud-config\n"));
+  t.true(ud.includes(SSH_KEY));
+  t.regex(ud, /^ssh_pwauth: false$/m);
+  t.regex(ud, /PermitRootLogin no/);
+  t.regex(ud, /reached only through the proxy \(bastion\) at 10\.231\.20\.2/);
+  const lxd = rendered(stacks["hcloud-lxd"]!());
+  t.deepEqual(lxd.filter((h) => h.userData).map((h) => h.host), ["host"]);
+  t.is(rendered(stacks["example-existing"]!()).filter((h) => h.userData).length, 0);
+});
+
+test("a memory upgrade of the database changes only PostgreSQL's conf.d file", (t) => {
+  const before = cloudStack({ isolation: "vm", cpus: 16, memoryGb: 32 });
+  const after = structuredClone(before);
+  (after.sizes as { database: { memoryGb: number } }).database.memoryGb = 64;
+  const a = rendered(load(before).plan);
+  const b = rendered(load(after).plan);
+  const changed: string[] = [];
+  for (const h of b) for (const f of h.files) if (fileOf(a, h.host, f.path)?.content !== f.content) changed.push(`${h.host}:${f.path}`);
+  t.deepEqual(changed, ["database:/etc/postgresql/16/main/conf.d/dhis2.conf"]);
+});
+
+test("rendering is deterministic and the render report names every setting", (t) => {
+  const plan = stacks.everything!();
+  t.deepEqual(rendered(plan), rendered(plan));
+  const report = tuningReport(plan);
+  for (const s of plan.postgres.settings) t.true(report.includes(`| ${s.name}`), s.name);
+  t.deepEqual(placeholderSecrets(plan).databasePasswords.production?.startsWith("<secret:"), true);
+});

@@ -1,0 +1,23 @@
+/** Stack configurations for tests: plain objects of the `dhis2:` keys, as a stack file holds them. */
+import { loadDeployment, type LoadedDeployment } from "../../lib/config/load";
+
+export const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ0d3Bvb2xleGFtcGxla2V5Zm9yZG9jc29ubHkx admin@example.org";
+
+/** An hcloud stack in the given isolation, host/database size as given. */
+export function cloudStack(opts: { isolation: "lxd" | "vm"; cpus: number; memoryGb: number; disk?: "ssd" | "nvme" | "hdd"; instances?: number }): Record<string, unknown> {
+  const size = { cpus: opts.cpus, memoryGb: opts.memoryGb, disk: opts.disk ?? "ssd", diskGb: 200 };
+  const names = ["production", "staging", "training", "test4", "test5", "test6"].slice(0, opts.instances ?? 1);
+  return {
+    platform: "hcloud",
+    isolation: opts.isolation,
+    domain: "dhis2.example.org",
+    sizes: opts.isolation === "lxd" ? { host: size } : { database: size, instance: { cpus: opts.cpus, memoryGb: opts.memoryGb } },
+    instances: names.map((name, i) => ({ name, version: "2.41.3", path: i === 0 ? "/" : `/${name}` })),
+    admin: { sshKeys: [SSH_KEY], allowedCidrs: ["196.12.4.0/24"] },
+    alerts: { recipients: ["ops@example.org"], smtp: { host: "smtp.example.org" } },
+  };
+}
+
+export function load(raw: Record<string, unknown>, stack = "test"): LoadedDeployment {
+  return loadDeployment(stack, raw, `stack ${stack}`);
+}
