@@ -26,6 +26,8 @@ export const DEFAULTS = {
   thresholds: { diskWarningPercent: 80, diskCriticalPercent: 90, loadWarningPerCpu: 1.5, loadCriticalPerCpu: 3 },
   /** The guidance's reference server (seed 000): 32 CPUs, 32 GB, SSD. */
   referenceHost: { cpus: 32, memoryGb: 32, disk: "ssd" as const, diskGb: 500 },
+  /** A DHIS2 server: the reference size; its disk holds the WAR, logs and file store only. */
+  vmInstance: { cpus: 32, memoryGb: 32, disk: "ssd" as const, diskGb: 50 },
   vmProxy: { cpus: 2, memoryGb: 4, disk: "ssd" as const, diskGb: 40 },
   vmMonitor: { cpus: 2, memoryGb: 4, disk: "ssd" as const, diskGb: 80 },
   maxInstances: 9,
@@ -256,7 +258,7 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
       jdk,
       heapMb: inst.heapMb,
       connectionPoolMaxSize: inst.connectionPoolMaxSize,
-      size: vmDefault({ ...sizes.instance, ...inst.size }, DEFAULTS.referenceHost),
+      size: vmDefault({ ...sizes.instance, ...inst.size }, DEFAULTS.vmInstance),
       trackerSearch: { attributes: attrs, eventDataElements: pairs },
     });
   });
