@@ -3,12 +3,14 @@
  * programs (tests/checks.test.ts runs nginx, PostgreSQL, Tomcat, ... on the same output).
  */
 import test from "ava";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadStackFile } from "../lib/config/load";
 import type { Plan } from "../lib/plan";
 import { listTemplates, renderedTemplates } from "../lib/render/engine";
 import { placeholderSecrets, renderDeployment, type DeploymentSecrets, type HostFiles } from "../lib/render/deployment";
 import { tuningReport } from "../lib/render/report";
+import { replaceGenerated, sizingDocSection } from "../lib/render/sizing-doc";
 import { cloudStack, load, SSH_KEY } from "./support/stacks";
 
 const PROJECT = path.resolve(__dirname, "..");
@@ -214,4 +216,9 @@ test("rendering is deterministic and the render report names every setting", (t)
   const report = tuningReport(plan);
   for (const s of plan.postgres.settings) t.true(report.includes(`| ${s.name}`), s.name);
   t.deepEqual(placeholderSecrets(plan).databasePasswords.production?.startsWith("<secret:"), true);
+});
+
+test("docs/sizing.md shows what the code computes for the reference server (run npm run docs:sizing after a change)", (t) => {
+  const doc = fs.readFileSync(path.join(PROJECT, "docs", "sizing.md"), "utf8");
+  t.is(replaceGenerated(doc, sizingDocSection()), doc);
 });
