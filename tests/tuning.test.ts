@@ -96,7 +96,7 @@ test("reference host (32 CPUs / 32 GB / SSD, dedicated database server): the set
     {
       max_connections: "100", shared_buffers: "8GB", effective_cache_size: "24GB", maintenance_work_mem: "2GB", work_mem: "62MB",
       wal_buffers: "16MB", random_page_cost: "1.1", effective_io_concurrency: "200", max_worker_processes: "32",
-      max_parallel_workers_per_gather: "4", jit: "off", max_locks_per_transaction: "128", track_activity_query_size: "8192",
+      max_parallel_workers_per_gather: "4", jit: "off", max_locks_per_transaction: "128", track_activity_query_size: "8kB",
       synchronous_commit: "on", huge_pages: "try",
     },
   );

@@ -32,15 +32,18 @@ const GLOWROOT_VERSION_RE = /^\d+\.\d+\.\d+$/;
 /** A value given with `pulumi config set --secret`, as it appears in the stack file. */
 const encryptedSecret = z.strictObject({ secure: z.string().min(1) });
 /** A secret: the stack file holds it encrypted; `pulumi config` hands the program the plain text. */
-export const secretString = z.union([z.string().min(1), encryptedSecret], {
+export const secretString = z.union([z.string().min(1, { error: "must not be empty: set it with `pulumi config set --secret`" }), encryptedSecret], {
   error: "must be set with `pulumi config set --secret`",
 });
 
-const int = (min: number, max: number, what: string) =>
-  z.number({ error: `must be a whole number of ${what} from ${min} to ${max}` })
-    .int({ error: `must be a whole number of ${what} from ${min} to ${max}` })
-    .min(min, { error: `must be at least ${min} ${what} (allowed: ${min} to ${max})` })
-    .max(max, { error: `must be at most ${max} ${what} (allowed: ${min} to ${max})` });
+const int = (min: number, max: number, what: string) => {
+  const of = what ? ` of ${what}` : "";
+  const unit = what ? ` ${what}` : "";
+  return z.number({ error: `must be a whole number${of} from ${min} to ${max}` })
+    .int({ error: `must be a whole number${of} from ${min} to ${max}` })
+    .min(min, { error: `must be at least ${min}${unit} (allowed: ${min} to ${max})` })
+    .max(max, { error: `must be at most ${max}${unit} (allowed: ${min} to ${max})` });
+};
 
 const cpus = z.number({ error: "must be a number of CPUs from 0.25 to 512" })
   .min(0.25, { error: "must be at least 0.25 CPUs (allowed: 0.25 to 512)" })
@@ -115,6 +118,10 @@ export const instance = z.strictObject({
   trackerSearch: trackerSearch.optional(),
 });
 
+const loadPerCpu = z.number({ error: "must be a load average per CPU above 0, at most 100 (e.g. 1.5)" })
+  .positive({ error: "must be a load average per CPU above 0, at most 100 (e.g. 1.5)" })
+  .max(100, { error: "must be a load average per CPU above 0, at most 100 (e.g. 1.5)" });
+
 const email = z.email({ error: "must be an e-mail address such as ops@example.org" });
 
 /** True for a strict address: dotted-quad IPv4 (no "10.1" or hex forms) or IPv6. */
@@ -134,8 +141,24 @@ export function isNetworkCidr(text: string): boolean {
   }
 }
 
+/** What is wrong with a text that is not a network CIDR (see isNetworkCidr). */
+export function cidrProblem(text: string): string {
+  const [addr, prefix, ...rest] = text.split("/");
+  if (addr === undefined || prefix === undefined || rest.length > 0 || !/^\d{1,3}$/.test(prefix) || !isStrictIp(addr)) {
+    return "must be a CIDR: an address, a slash and a prefix length, such as 196.12.4.0/24 or 2001:db8::/32";
+  }
+  const max = addr.includes(":") ? 128 : 32;
+  if (Number(prefix) > max) return `has prefix /${prefix}: allowed /0 to /${max} for an ${max === 32 ? "IPv4" : "IPv6"} network, e.g. 196.12.4.0/24`;
+  try {
+    const network = max === 32 ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text);
+    return `has host bits set: write the network address, ${network.toString()}/${prefix}`;
+  } catch {
+    return "must be a CIDR with no host bits set, such as 196.12.4.0/24 or 2001:db8::/32";
+  }
+}
+
 const cidr = z.string({ error: "must be a CIDR such as 196.12.4.0/24" })
-  .refine(isNetworkCidr, { error: "must be a CIDR with no host bits set, such as 196.12.4.0/24 or 2001:db8::/32" });
+  .refine(isNetworkCidr, { error: (issue) => cidrProblem(String(issue.input)) });
 
 const ipAddress = z.string({ error: "must be an IPv4 or IPv6 address" })
   .refine(isStrictIp, { error: "must be an IPv4 address (a.b.c.d) or an IPv6 address" });
@@ -199,7 +222,7 @@ export const stackConfig = z.strictObject({
       host: z.union([hostname, ipAddress], { error: "must be the SMTP relay's DNS name or address" }),
       port: int(1, 65535, "").optional(),
       security: z.enum(SMTP_SECURITY).optional(),
-      username: z.string().min(1).optional(),
+      username: z.string().min(1, { error: "must not be empty: the relay's user name (or remove username and password)" }).optional(),
       password: secretString.optional(),
     }).optional(),
   }).optional(),
@@ -211,8 +234,8 @@ export const stackConfig = z.strictObject({
     thresholds: z.strictObject({
       diskWarningPercent: int(1, 99, "%").optional(),
       diskCriticalPercent: int(1, 100, "%").optional(),
-      loadWarningPerCpu: z.number().positive().max(100).optional(),
-      loadCriticalPerCpu: z.number().positive().max(100).optional(),
+      loadWarningPerCpu: loadPerCpu.optional(),
+      loadCriticalPerCpu: loadPerCpu.optional(),
     }).optional(),
   }).optional(),
   /** platform existing: the servers handed over by the data centre. */
@@ -228,7 +251,7 @@ export const stackConfig = z.strictObject({
   /** Cloud placement (hcloud: location such as fsn1; aws: region such as eu-west-1). */
   cloud: z.strictObject({
     location: z.string().regex(/^[a-z]{2,}[a-z0-9-]*$/, { error: "must be a location or region name such as fsn1 or eu-west-1" }).optional(),
-    image: z.string().min(1).optional(),
+    image: z.string().min(1, { error: "must not be empty: an image name or id, or remove the key for the default" }).optional(),
   }).optional(),
 });
 

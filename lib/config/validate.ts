@@ -9,8 +9,9 @@ import { closest, distance } from "fastest-levenshtein";
 import * as ipaddr from "ipaddr.js";
 import { defaultWarUrl, resolveDhis2Runtime, LATEST_MAJOR } from "../dhis2/compat";
 import type { ConfigProblem, DeploymentConfig, InstanceConfig, Platform, RequestedSize } from "./model";
+import { hostReserve, MINIMUM } from "../plan/sizing";
 import { NAMESPACE } from "./stack-file";
-import { stackConfig, type StackConfigInput, type RoleSizeInput } from "./schema";
+import { stackConfig, type StackConfigInput, type RoleSizeInput, type ServerInput } from "./schema";
 
 export const DEFAULTS = {
   platform: "local" as Platform,
@@ -102,7 +103,7 @@ function zodProblems(error: z.ZodError): ConfigProblem[] {
         out.push({ key: key(issue.path), value: shown(issue.path, input), message: `allowed values: ${issue.values.map((v) => JSON.stringify(v)).join(", ")}` });
         break;
       case "invalid_type": {
-        const expected = issue.expected === "int" ? "a whole number" : issue.expected;
+        const expected = YAML_TYPES[issue.expected] ?? issue.expected;
         const isDefault = issue.message.startsWith("Invalid input");
         const message = input === undefined ? `is required (${expected})` : isDefault ? `must be ${article(expected)} but is ${describe(input)}` : issue.message;
         out.push({ key: key(issue.path), value: shown(issue.path, input), message });
@@ -116,11 +117,20 @@ function zodProblems(error: z.ZodError): ConfigProblem[] {
   return out;
 }
 
+function servletHint(major: number, container: string): string {
+  if (major < 42 && container === "tomcat10") return " (DHIS2 before 2.42 uses javax.servlet, Tomcat 10 requires jakarta.servlet)";
+  if (major === 42 && container === "tomcat9") return " (DHIS2 2.42 uses jakarta.servlet, which needs Tomcat 10)";
+  if (major >= 43 && container !== "embedded") return " (DHIS2 2.43 and later run their own embedded server, no Tomcat)";
+  return "";
+}
+
 function similar(a: string, b: string): boolean {
   return distance(a.toLowerCase(), b.toLowerCase()) <= Math.max(2, Math.floor(b.length / 3));
 }
+/** zod's type names in the words of a YAML stack file (describe() uses the same words). */
+const YAML_TYPES: Partial<Record<string, string>> = { int: "a whole number", object: "a mapping", record: "a mapping", map: "a mapping", array: "a list" };
 function article(t: string): string {
-  return /^[aeiou]/.test(t) ? `an ${t}` : t === "a whole number" ? t : `a ${t}`;
+  return /^a /.test(t) ? t : /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
 }
 function describe(v: unknown): string {
   if (v === null) return "null";
@@ -177,7 +187,7 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
       if (s?.disk) problem(["sizes", role, "disk"], "applies to isolation vm only: in lxd isolation every container uses the disk of sizes.host", s.disk);
     }
   }
-  if (platform === "local" || platform === "existing") {
+  if ((platform === "local" || platform === "existing") && isolation === "vm") {
     for (const role of ["proxy", "database", "monitor", "instance"] as const) {
       const s = sizes[role];
       if (s?.serverType) problem(["sizes", role, "serverType"], `applies to platforms hcloud and aws only, not ${platform}`, s.serverType);
@@ -217,7 +227,7 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
     }
     const container = inst.servletContainer ?? runtime.servletContainers[0]!;
     if (!runtime.servletContainers.includes(container)) {
-      problem(at("servletContainer"), `DHIS2 ${runtime.display} cannot run on ${container}: allowed: ${runtime.servletContainers.join(", ")}${container === "tomcat10" ? " (DHIS2 before 2.42 uses javax.servlet, Tomcat 10 requires jakarta.servlet)" : ""}`, container);
+      problem(at("servletContainer"), `DHIS2 ${runtime.display} cannot run on ${container}: allowed: ${runtime.servletContainers.join(", ")}${servletHint(runtime.major, container)}`, container);
     }
     const jdk = inst.jdk ?? runtime.jdkRecommended;
     if (jdk < runtime.jdkMinimum) problem(at("jdk"), `DHIS2 ${runtime.display} needs JDK ${runtime.jdkMinimum} or newer: allowed: ${[11, 17, 21].filter((v) => v >= runtime.jdkMinimum).join(", ")}`, jdk);
@@ -246,6 +256,8 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
       }
     });
     if (isolation === "lxd" && inst.size?.serverType) problem(at("size", "serverType"), "applies to isolation vm only", inst.size.serverType);
+    else if ((platform === "local" || platform === "existing") && inst.size?.serverType) problem(at("size", "serverType"), `applies to platforms hcloud and aws only, not ${platform}`, inst.size.serverType);
+    if (isolation === "lxd" && inst.size?.disk) problem(at("size", "disk"), "applies to isolation vm only: in lxd isolation every container uses the disk of sizes.host", inst.size.disk);
 
     instances.push({
       name: inst.name,
@@ -262,6 +274,7 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
       trackerSearch: { attributes: attrs, eventDataElements: pairs },
     });
   });
+  if (host) checkHostCapacity(host, sizes, instances, (instancesIn ?? []).map((inst) => inst.size), problem);
   // an instance's own hostname must not be the domain with another instance's path clash handled above;
   // the domain itself must not double as an instance hostname while another instance sits at "/" there
   // (covered by the route check).
@@ -360,6 +373,44 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
   };
 }
 
+/**
+ * lxd isolation: the host must hold every container at its smallest (or at its explicit size) plus
+ * what the host OS keeps. The plan shares out the rest; without this check a host that is too small
+ * left the database or an instance a negative share, reported at a key the stack does not set.
+ */
+function checkHostCapacity(
+  host: { cpus: number; memoryGb: number },
+  sizes: NonNullable<StackConfigInput["sizes"]>,
+  instances: readonly InstanceConfig[],
+  ownSizes: readonly (RoleSizeInput | undefined)[],
+  problem: (path: readonly PropertyKey[], message: string, value?: unknown) => void,
+): void {
+  const reserve = hostReserve(host.cpus, host.memoryGb * 1024);
+  const roles: [string, RequestedSize | undefined, (typeof MINIMUM)[keyof typeof MINIMUM]][] = [
+    ["dhis2:sizes.proxy", sizes.proxy, MINIMUM.proxy],
+    ["dhis2:sizes.monitor", sizes.monitor, MINIMUM.monitor],
+    ["dhis2:sizes.database", sizes.database, MINIMUM.database],
+    ...instances.map((inst, i) => [`dhis2:instances[${i}].size`, inst.size, MINIMUM.instance] as [string, RequestedSize, typeof MINIMUM.instance]),
+  ];
+  // an instance's size is its own or sizes.instance: name the key the stack sets
+  const label = (k: string, i: number, field: "cpus" | "memoryGb") =>
+    i >= 3 && ownSizes[i - 3]?.[field] === undefined ? `dhis2:sizes.instance.${field}` : `${k}.${field}`;
+  const explicit = (field: "cpus" | "memoryGb") => [...new Set(roles.flatMap(([k, s], i) =>
+    s?.[field] === undefined ? [] : [`${label(k, i, field)} ${s[field]}`]))];
+  const needMb = reserve.memoryMb + roles.reduce((a, [, s, min]) => a + (s?.memoryGb !== undefined ? s.memoryGb * 1024 : min.memoryMb), 0);
+  const needCpus = reserve.cpus + roles.reduce((a, [, s, min]) => a + (s?.cpus ?? min.cpus), 0);
+  const fix = (field: "cpus" | "memoryGb", what: string) => {
+    const e = explicit(field);
+    return e.length ? ` (explicit sizes: ${e.join(", ")}): raise the host's ${what} or lower the explicit sizes` : `: raise the host's ${what} or run fewer instances`;
+  };
+  if (host.memoryGb * 1024 + 1e-6 < needMb) {
+    problem(["sizes", "host", "memoryGb"], `is too small for the containers: proxy, monitor, database and ${instances.length} DHIS2 instance(s) need at least ${Math.ceil((needMb / 1024) * 4) / 4} GB including ${reserve.memoryMb} MB for the host OS${fix("memoryGb", "memory")}`, host.memoryGb);
+  }
+  if (host.cpus + 1e-6 < needCpus) {
+    problem(["sizes", "host", "cpus"], `is too small for the containers: proxy, monitor, database and ${instances.length} DHIS2 instance(s) need at least ${Math.ceil(needCpus * 4) / 4} CPUs including ${reserve.cpus} for the host OS${fix("cpus", "CPUs")}`, host.cpus);
+  }
+}
+
 function checkPrivateNetwork(cidr: string, report: (m: string) => void): void {
   if (cidr.includes(":")) return report("must be an IPv4 network (the private addresses of the roles)");
   const [addr, prefix] = ipaddr.parseCIDR(cidr);
@@ -402,14 +453,22 @@ function checkServers(
   for (const name of Object.keys(s.instances ?? {})) {
     if (!instanceNames.includes(name)) problem(["servers", "instances", name], `names no instance: instances are ${instanceNames.join(", ") || "(none)"}`);
   }
-  const seen = new Map<string, string>();
-  const all: [string, string | undefined][] = [
-    ["servers.proxy", s.proxy?.address], ["servers.database", s.database?.address], ["servers.monitor", s.monitor?.address],
-    ...Object.entries(s.instances ?? {}).map(([n, v]) => [`servers.instances.${n}`, v.address] as [string, string]),
+  const all: [PropertyKey[], ServerInput | undefined][] = [
+    [["servers", "proxy"], s.proxy], [["servers", "database"], s.database], [["servers", "monitor"], s.monitor],
+    ...Object.entries(s.instances ?? {}).map(([n, v]) => [["servers", "instances", n], v] as [PropertyKey[], ServerInput]),
   ];
-  for (const [k, addr] of all) {
-    if (!addr) continue;
-    if (seen.has(addr)) problem(k.split("."), `uses the same address as ${seen.get(addr)}: isolation vm needs a server per role`, addr);
-    else seen.set(addr, k);
+  const seen = new Map<string, string>();
+  const seenPrivate = new Map<string, string>();
+  for (const [path, server] of all) {
+    if (!server) continue;
+    const name = path.join(".");
+    if (seen.has(server.address)) problem([...path, "address"], `uses the same address as ${seen.get(server.address)}: isolation vm needs a server per role`, server.address);
+    else seen.set(server.address, name);
+    // the private address (default: address) is what the firewalls and the other roles use
+    const priv = server.privateAddress ?? server.address;
+    const other = seenPrivate.get(priv);
+    if (other !== undefined && other !== seen.get(server.address)) {
+      problem([...path, server.privateAddress ? "privateAddress" : "address"], `is also the private address of ${other}: isolation vm needs a server per role`, priv);
+    } else if (other === undefined) seenPrivate.set(priv, name);
   }
 }

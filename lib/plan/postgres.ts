@@ -86,7 +86,7 @@ export function tunePostgres(input: PostgresTuningInput): PostgresSetting[] {
   // DHIS2 guide (sysadmin/reference/postgresql)
   set("jit", "off", "DHIS2: JIT makes program indicator and analytics queries up to 100× slower");
   set("max_locks_per_transaction", 128, "DHIS2: analytics table swaps lock many tables at once (dhis2-server-tools uses 128)");
-  set("track_activity_query_size", 8192, "DHIS2: see whole SQL statements in pg_stat_activity");
+  set("track_activity_query_size", "8kB", "DHIS2: see whole SQL statements (8192 bytes) in pg_stat_activity");
   set("temp_buffers", "16MB", "DHIS2 guide");
   set("synchronous_commit", input.synchronousCommit, input.synchronousCommit === "on"
     ? "on: a committed transaction survives a crash (DHIS2 docs suggest off; opt in with dhis2:postgres.synchronousCommit)"
