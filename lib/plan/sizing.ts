@@ -103,22 +103,31 @@ function planLxd(config: DeploymentConfig): { sizing?: SizingPlan; problems: Con
 
   const proxy = {
     cpus: proxyReq.cpus ?? floorCpus(clamp(host.cpus / 16, MINIMUM.proxy.cpus, 2)),
-    memoryMb: proxyReq.memoryMb ?? floorTo(clamp(hostMb / 64, 256, GB), 64),
+    memoryMb: proxyReq.memoryMb ?? floorTo(clamp(hostMb / 64, MINIMUM.proxy.memoryMb, GB), 64),
   };
   const monitor = {
     cpus: monitorReq.cpus ?? floorCpus(clamp(host.cpus / 32, MINIMUM.monitor.cpus, 1)),
-    memoryMb: monitorReq.memoryMb ?? floorTo(clamp(hostMb / 32, 512, 2 * GB), 64),
+    memoryMb: monitorReq.memoryMb ?? floorTo(clamp(hostMb / 32, MINIMUM.monitor.memoryMb, 2 * GB), 64),
   };
 
-  const share = (total: number, fixed: number, dbGiven: number | undefined, instGiven: (number | undefined)[], floor: (v: number) => number) => {
+  /**
+   * Share what is left after the reserve, the proxy and the monitor: explicit sizes first, then the
+   * database half and the open instances the other half, moving the line so that every open share
+   * gets its minimum when the host allows it.
+   */
+  const share = (total: number, fixed: number, dbGiven: number | undefined, instGiven: (number | undefined)[], floor: (v: number) => number, minDb: number, minInst: number) => {
     const rest = total - fixed - (dbGiven ?? 0) - instGiven.reduce<number>((a, v) => a + (v ?? 0), 0);
     const open = instGiven.filter((v) => v === undefined).length;
-    const dbShare = dbGiven ?? (open === 0 ? rest : rest / 2);
-    const perInstance = open === 0 ? 0 : (dbGiven === undefined ? rest / 2 : rest) / open;
-    return { rest, db: floor(dbShare), inst: instGiven.map((v) => v ?? floor(perInstance)) };
+    let db = dbGiven ?? (open === 0 ? rest : rest / 2);
+    let perInstance = open === 0 ? 0 : (dbGiven === undefined ? rest / 2 : rest) / open;
+    if (dbGiven === undefined && open > 0) {
+      if (perInstance < minInst) [perInstance, db] = [minInst, rest - minInst * open];
+      if (db < minDb) [db, perInstance] = [minDb, (rest - minDb) / open];
+    }
+    return { rest, db: dbGiven ?? floor(db), inst: instGiven.map((v) => v ?? floor(perInstance)) };
   };
-  const cpu = share(host.cpus - reserve.cpus, proxy.cpus + monitor.cpus, dbReq.cpus, instReq.map((r) => r.cpus), floorCpus);
-  const mem = share(hostMb - reserve.memoryMb, proxy.memoryMb + monitor.memoryMb, dbReq.memoryMb, instReq.map((r) => r.memoryMb), (v) => floorTo(v, 64));
+  const cpu = share(host.cpus - reserve.cpus, proxy.cpus + monitor.cpus, dbReq.cpus, instReq.map((r) => r.cpus), floorCpus, MINIMUM.database.cpus, MINIMUM.instance.cpus);
+  const mem = share(hostMb - reserve.memoryMb, proxy.memoryMb + monitor.memoryMb, dbReq.memoryMb, instReq.map((r) => r.memoryMb), (v) => floorTo(v, 64), MINIMUM.database.memoryMb, MINIMUM.instance.memoryMb);
 
   const totalCpus = proxy.cpus + monitor.cpus + cpu.db + cpu.inst.reduce((a, b) => a + b, 0);
   const totalMb = proxy.memoryMb + monitor.memoryMb + mem.db + mem.inst.reduce((a, b) => a + b, 0);
@@ -140,15 +149,24 @@ function planLxd(config: DeploymentConfig): { sizing?: SizingPlan; problems: Con
     });
   }
   const below = (v: number, min: number) => v + 1e-9 < min;
-  const checkMin = (role: Role, c: number, m: number, key: string) => {
+  /** A role below its minimum: blame its own key when the stack sized it, else the host. */
+  const checkMin = (role: Role, c: number, m: number, key: string, req: { cpus?: number; memoryMb?: number }) => {
     if (problems.length) return;
-    if (below(m, MINIMUM[role].memoryMb)) problems.push({ key: `${key}.memoryGb`, value: m / GB, message: `leaves the ${role} ${m} MB; it needs at least ${MINIMUM[role].memoryMb} MB: raise dhis2:sizes.host.memoryGb or lower other roles' sizes` });
-    if (below(c, MINIMUM[role].cpus)) problems.push({ key: `${key}.cpus`, value: c, message: `leaves the ${role} ${c} CPUs; it needs at least ${MINIMUM[role].cpus}: raise dhis2:sizes.host.cpus or lower other roles' sizes` });
+    if (below(m, MINIMUM[role].memoryMb)) {
+      problems.push(req.memoryMb !== undefined
+        ? { key: `${key}.memoryGb`, value: m / GB, message: `gives the ${role} ${m} MB; it needs at least ${MINIMUM[role].memoryMb} MB` }
+        : { key: "dhis2:sizes.host.memoryGb", value: host.memoryGb, message: `leaves the ${role} only ${m} MB (it needs ${MINIMUM[role].memoryMb} MB): give the host more memory or lower the explicit sizes of other roles` });
+    }
+    if (below(c, MINIMUM[role].cpus)) {
+      problems.push(req.cpus !== undefined
+        ? { key: `${key}.cpus`, value: c, message: `gives the ${role} ${c} CPUs; it needs at least ${MINIMUM[role].cpus}` }
+        : { key: "dhis2:sizes.host.cpus", value: host.cpus, message: `leaves the ${role} only ${c} CPUs (it needs ${MINIMUM[role].cpus}): give the host more CPUs or lower the explicit sizes of other roles` });
+    }
   };
-  checkMin("proxy", proxy.cpus, proxy.memoryMb, "dhis2:sizes.proxy");
-  checkMin("monitor", monitor.cpus, monitor.memoryMb, "dhis2:sizes.monitor");
-  checkMin("database", cpu.db, mem.db, "dhis2:sizes.database");
-  config.instances.forEach((_, i) => checkMin("instance", cpu.inst[i]!, mem.inst[i]!, `dhis2:instances[${i}].size`));
+  checkMin("proxy", proxy.cpus, proxy.memoryMb, "dhis2:sizes.proxy", proxyReq);
+  checkMin("monitor", monitor.cpus, monitor.memoryMb, "dhis2:sizes.monitor", monitorReq);
+  checkMin("database", cpu.db, mem.db, "dhis2:sizes.database", dbReq);
+  config.instances.forEach((_, i) => checkMin("instance", cpu.inst[i]!, mem.inst[i]!, `dhis2:instances[${i}].size`, instReq[i]!));
   if (problems.length) return { problems };
 
   const disk = host.disk;
