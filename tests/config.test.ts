@@ -6,9 +6,12 @@
  * object, as a stack file holds them).
  */
 import test from "ava";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { loadDeployment, loadStackFile, type LoadedDeployment } from "../lib/config/load";
 import { ConfigError } from "../lib/config/model";
+import { decodeEngineConfig, readStackFile } from "../lib/config/stack-file";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the raw config is untyped YAML on purpose
 type Raw = { [key: string]: any };
@@ -434,4 +437,17 @@ test("secrets are never echoed: an invalid alerts.smtp.password is reported with
     t.false(JSON.stringify(p!.value ?? "").includes(text), JSON.stringify(p));
     t.false(err.message.includes(text), err.message);
   }
+});
+
+test("a stack file rewritten by `pulumi config set` (top-level numbers stored as strings) reads as the engine reads it", (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stackfile-"));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, "Pulumi.test.yaml");
+  fs.writeFileSync(file, 'config:\n  dhis2:postgresVersion: "16"\n  dhis2:sizes:\n    host: {cpus: 4, memoryGb: "8"}\n  aws:region: eu-west-1\n');
+  const fromFile = readStackFile(file);
+  const fromEngine = decodeEngineConfig({ "dhis2:postgresVersion": "16", "dhis2:sizes": '{"host":{"cpus":4,"memoryGb":"8"}}', "aws:region": "eu-west-1" });
+  t.deepEqual(fromFile, fromEngine);
+  t.is(fromFile.project.postgresVersion, 16);
+  // nested values keep their YAML types: a quoted number inside a mapping is still a type error
+  t.is((fromFile.project.sizes as { host: { memoryGb: unknown } }).host.memoryGb, "8");
 });

@@ -49,7 +49,10 @@ export function readStackFile(file: string): RawStackConfig {
   if (typeof config !== "object" || config === null || Array.isArray(config)) {
     throw new Error(`stack file ${file}: 'config:' must be a mapping of keys such as dhis2:platform`);
   }
-  return splitNamespaces(config as Record<string, unknown>);
+  // read top-level values as the engine hands them to the program: `pulumi config set` stores
+  // top-level numbers and booleans as strings ("16"), which the engine decodes the same way
+  const decoded = Object.fromEntries(Object.entries(config as Record<string, unknown>).map(([k, v]) => [k, typeof v === "string" ? decodeEngineValue(v) : v]));
+  return splitNamespaces(decoded);
 }
 
 /**

@@ -125,7 +125,7 @@ function servletHint(major: number, container: string): string {
 }
 
 function similar(a: string, b: string): boolean {
-  return distance(a.toLowerCase(), b.toLowerCase()) <= Math.max(2, Math.floor(b.length / 3));
+  return distance(a.toLowerCase(), b.toLowerCase()) <= Math.max(3, Math.floor(b.length / 3));
 }
 /** zod's type names in the words of a YAML stack file (describe() uses the same words). */
 const YAML_TYPES: Partial<Record<string, string>> = { int: "a whole number", object: "a mapping", record: "a mapping", map: "a mapping", array: "a list" };
