@@ -1,0 +1,13 @@
+//go:build tools
+
+// Package tools pins the Pulumi CLI's main package so that `go mod tidy` keeps
+// all of its dependencies in go.mod and go.sum. scripts/toolchain.sh builds it
+// from this module with
+//
+//	go build github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+//
+// The other binaries (cmd/pulumi-language-nodejs, cmd/pulumi-resource-command,
+// cmd/plugin-version) are this module's own packages. See docs/toolchain.md.
+package tools
+
+import _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
