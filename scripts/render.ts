@@ -45,8 +45,10 @@ function main(): number {
       };
       for (const f of h.files) write(f.path, f.content);
       if (h.userData) write("cloud-init/user-data", h.userData);
+      for (const script of h.postProvision ?? []) write(`post-provision/${script.name}`, script.content);
       const listing = h.files.map((f) => `${f.mode} ${f.owner}:${f.group} ${f.path}${f.secret ? "  (holds secrets: placeholders here)" : ""}${f.reload ? `  → ${f.reload}` : ""}`);
-      write("FILES.txt", `${h.hostname} (${h.role}, ${h.address})\n${listing.join("\n")}\n`);
+      const scripts = (h.postProvision ?? []).map((p) => `post-provision/${p.name}  (run as root after the roles, script on stdin)`);
+      write("FILES.txt", `${h.hostname} (${h.role}, ${h.address})\n${[...listing, ...scripts].join("\n")}\n`);
     }
     console.log(`Wrote ${count} files for ${hosts.length} hosts into ${out}/<host>/ (secrets are placeholders).`);
     console.log("");

@@ -222,3 +222,15 @@ test("docs/sizing.md shows what the code computes for the reference server (run 
   const doc = fs.readFileSync(path.join(PROJECT, "docs", "sizing.md"), "utf8");
   t.is(replaceGenerated(doc, sizingDocSection()), doc);
 });
+
+test("the database host gets one tracker search index script per instance, with that instance's UIDs and no credentials", (t) => {
+  const plan = stacks["example-existing"]!();
+  const db = rendered(plan).find((h) => h.role === "database")!;
+  t.deepEqual(db.postProvision?.map((p) => p.name), ["tracker-search-indexes-production.sh"]);
+  const script = db.postProvision![0]!.content;
+  t.regex(script, /^database=dhis2_production$/m);
+  for (const uid of ["w75KJ2mc4zz", "zDhUuAYrxNC", "P2cwLGskgxn"]) t.true(script.includes(`INSERT INTO toolkit_wanted_attribute VALUES ('${uid}');`), uid);
+  t.true(script.includes("INSERT INTO toolkit_wanted_event VALUES ('ZkbAXlQUYJG', 'LavUrktwH5D');"));
+  t.notRegex(script, /S3NT1NEL/);
+  t.is(rendered(plan).filter((h) => h.postProvision?.length).length, 1);
+});

@@ -10,6 +10,7 @@ import type { RenderedFile } from "../files";
 import type { Plan, InstancePlan } from "../plan";
 import { allNodes, flowsTo, LXD_BRIDGE, PORTS, sourceAddress, type Node, type Topology } from "../plan/topology";
 import { clamp, humanMb } from "../plan/units";
+import { searchIndexScript, searchIndexTarget } from "../dhis2/search-indexes";
 import { renderTemplate } from "./engine";
 
 export interface DeploymentSecrets {
@@ -44,6 +45,8 @@ export interface HostFiles {
   readonly files: readonly RenderedFile[];
   /** cloud-init user-data, for servers the toolkit creates on hcloud or aws. */
   readonly userData?: string;
+  /** Scripts run on the host (as root, on stdin) after the roles are configured, e.g. tracker search indexes. */
+  readonly postProvision?: readonly { readonly name: string; readonly content: string }[];
 }
 
 /** Fixed locations on the hosts (Debian/Ubuntu layout). */
@@ -364,6 +367,11 @@ export function renderDeployment(plan: Plan, secrets: DeploymentSecrets): HostFi
   add(topology.proxy, [...proxyFiles(plan), htpasswdFile(secrets)]);
   for (const inst of plan.instances) add(inst.node, instanceFiles(plan, inst, secrets));
   add(topology.database, databaseFiles(plan));
+  const database = out[out.length - 1]!;
+  out[out.length - 1] = {
+    ...database,
+    postProvision: plan.instances.map((i) => ({ name: `tracker-search-indexes-${i.config.name}.sh`, content: searchIndexScript(searchIndexTarget(plan, i)) })),
+  };
   add(topology.monitor, monitorFiles(plan));
   if (config.isolation === "lxd" && config.platform !== "local") {
     out.push({ host: "host", role: "lxd-host", hostname: "dhis2-host", address: topology.gateway ?? "", files: lxdHostFiles(plan) });
