@@ -44,7 +44,7 @@ import {
   type SchemaEra,
   type SeedOptions,
 } from "../../tests/support/dhis2-schema";
-import { run, startThrowawayPostgres, type RunResult, type ThrowawayPostgres } from "../../tests/support/realtools";
+import { killGroup, run, startThrowawayPostgres, type RunResult, type ThrowawayPostgres } from "../../tests/support/realtools";
 
 export const PG_BIN = "/usr/lib/postgresql/15/bin";
 export const PGBENCH_DIR = path.join(__dirname, "pgbench");
@@ -340,19 +340,6 @@ const CONF_PATH = "/etc/postgresql/15/main/conf.d/bench.conf";
 const liveChildren = new Set<ChildProcess>();
 const cleanups = new Set<() => Promise<void>>();
 let signalsInstalled = false;
-
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      /* gone */
-    }
-  }
-}
 
 let interrupted: NodeJS.Signals | undefined;
 

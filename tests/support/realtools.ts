@@ -100,7 +100,8 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
   });
 }
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+/** Signal a process group (falling back to the process); silent when it is gone. */
+export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (!pid) return;
   try {
     process.kill(-pid, signal);
