@@ -1,23 +1,26 @@
 /**
  * Pulumi entry point: read the stack's `dhis2:` configuration, validate it and compute the plan
  * before any resource is touched. An invalid stack stops here with one message listing every
- * problem (the key, the value, what is allowed).
- *
- * The plan is exported as stack outputs so that `pulumi preview` shows the sizing and tuning a
- * stack will get. The platform components (local LXD, existing servers, hcloud, aws) turn this
- * plan into resources; see docs/architecture.md for what is built so far.
+ * problem (the key, the value, what is allowed). Then the Dhis2Deployment component creates the
+ * platform's hosts and converges every role on them (components/deployment.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { artifactProblems } from "./lib/config/artifacts";
 import { loadDeployment, type LoadedDeployment } from "./lib/config/load";
 import { ConfigError } from "./lib/config/model";
 import { decodeEngineConfig } from "./lib/config/stack-file";
+import { Dhis2Deployment } from "./components/deployment";
 
 const stack = pulumi.getStack();
+const source = `stack ${stack} (stacks/Pulumi.${stack}.yaml)`;
 
 function load(): LoadedDeployment {
   const raw = decodeEngineConfig(pulumi.runtime.allConfig());
   try {
-    return loadDeployment(stack, raw.project, `stack ${stack} (stacks/Pulumi.${stack}.yaml)`);
+    const loaded = loadDeployment(stack, raw.project, source);
+    const missing = artifactProblems(loaded.plan.config);
+    if (missing.length) throw new ConfigError(source, missing);
+    return loaded;
   } catch (e) {
     // a RunError is printed without a stack trace: the message is the whole story
     if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
@@ -28,6 +31,16 @@ function load(): LoadedDeployment {
 const { plan, warnings } = load();
 for (const w of warnings) pulumi.log.warn(w);
 
+const deployment = new Dhis2Deployment("dhis2", { plan });
+
+/** Public URL of each DHIS2 instance. */
+export const urls = deployment.urls;
+/** Generated logins (secret): `pulumi stack output credentials --show-secrets`. */
+export const credentials = deployment.credentials;
+/** Where each role runs. */
+export const machines = deployment.machines;
+/** What the tracker search index step did, per instance. */
+export const searchIndexes = deployment.searchIndexes;
 /** Where each role runs and what it gets. */
 export const roles = [plan.topology.proxy, ...plan.topology.instances, plan.topology.database, plan.topology.monitor]
   .map((n) => ({ role: n.role, name: n.name, hostname: n.hostname, address: n.address, cpus: n.budget.cpus, memoryMb: n.budget.memoryMb }));

@@ -11,10 +11,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import { shellQuote } from "../lib/render/converge";
 
 export interface HostCommandArgs {
-  /** Shell command run on create (and again when anything below changes: the command is replaced). */
+  /** Shell command run on create, and on update unless `update` is given. */
   readonly create: pulumi.Input<string>;
+  /** Shell command run when an input (the command, stdin, environment) changed. Default: `create`. */
+  readonly update?: pulumi.Input<string>;
+  /** Shell command run when the resource is deleted. Default: nothing runs. */
+  readonly delete?: pulumi.Input<string>;
   /** Fed to the command's standard input. */
   readonly stdin?: pulumi.Input<string>;
   /** Values whose change re-runs the command. */
@@ -29,26 +34,36 @@ export interface Host {
   /** Name used in resource names, e.g. "database". */
   readonly name: string;
   command(name: string, args: HostCommandArgs, opts?: pulumi.CustomResourceOptions): HostCommand;
+  /**
+   * Copy a file of the machine running pulumi to `remotePath` on the host (mode 0600, root),
+   * again whenever `fingerprint` (e.g. its sha256) changes. For large artifacts (a WAR, an archive)
+   * that should not travel through the state as stdin.
+   */
+  copyFile(name: string, localPath: string, remotePath: string, fingerprint: string, opts?: pulumi.CustomResourceOptions): HostCommand;
 }
 
 /** What a host command is: either kind has the command's `stdout` and `stderr`. */
 export type HostCommand = command.local.Command | command.remote.Command;
 
-/** Quote a string for a POSIX shell. */
-export function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
+export { shellQuote };
 
 export class LocalHost implements Host {
   constructor(readonly name: string) {}
   command(name: string, args: HostCommandArgs, opts?: pulumi.CustomResourceOptions): command.local.Command {
     return new command.local.Command(name, {
       create: args.create,
+      update: args.update,
+      delete: args.delete,
       stdin: args.stdin,
       triggers: args.triggers as pulumi.Input<unknown[]> | undefined,
       environment: args.environment,
       interpreter: ["/bin/sh", "-c"],
       logging: args.quiet ? "none" : "stdoutAndStderr",
+    }, opts);
+  }
+  copyFile(name: string, localPath: string, remotePath: string, fingerprint: string, opts?: pulumi.CustomResourceOptions): command.local.Command {
+    return this.command(name, {
+      create: `install -D -m 0600 ${shellQuote(localPath)} ${shellQuote(remotePath)} # ${fingerprint}`,
     }, opts);
   }
 }
@@ -59,13 +74,27 @@ export class LxdContainerHost implements Host {
   command(name: string, args: HostCommandArgs, opts?: pulumi.CustomResourceOptions): command.local.Command {
     const env = pulumi.output(args.environment ?? {}).apply((e) =>
       Object.entries(e).map(([k, v]) => `--env ${shellQuote(`${k}=${v}`)}`).join(" "));
+    const inContainer = (cmd: pulumi.Input<string> | undefined) => cmd === undefined ? undefined :
+      pulumi.all([cmd, env]).apply(([c, e]) =>
+        ["lxc exec", shellQuote(this.container), e, "-- /bin/sh -c", shellQuote(c)].filter(Boolean).join(" "));
     return new command.local.Command(name, {
-      create: pulumi.all([args.create, env]).apply(([c, e]) =>
-        ["lxc exec", shellQuote(this.container), e, "-- /bin/sh -c", shellQuote(c)].filter(Boolean).join(" ")),
+      create: inContainer(args.create)!,
+      update: inContainer(args.update),
+      // the container may be gone already (deleted with the deployment): nothing left to undo then
+      delete: args.delete === undefined ? undefined : pulumi.all([inContainer(args.delete)!]).apply(([d]) =>
+        `if lxc info ${shellQuote(this.container)} >/dev/null 2>&1; then ${d}; fi`),
       stdin: args.stdin,
       triggers: args.triggers as pulumi.Input<unknown[]> | undefined,
       interpreter: ["/bin/sh", "-c"],
       logging: args.quiet ? "none" : "stdoutAndStderr",
+    }, opts);
+  }
+  copyFile(name: string, localPath: string, remotePath: string, fingerprint: string, opts?: pulumi.CustomResourceOptions): command.local.Command {
+    const dir = remotePath.slice(0, remotePath.lastIndexOf("/")) || "/";
+    const c = shellQuote(this.container);
+    return new command.local.Command(name, {
+      create: `lxc exec ${c} -- mkdir -p ${shellQuote(dir)} && lxc file push --mode 0600 --uid 0 --gid 0 ${shellQuote(localPath)} ${shellQuote(`${this.container}${remotePath}`)} # ${fingerprint}`,
+      interpreter: ["/bin/sh", "-c"],
     }, opts);
   }
 }
@@ -85,19 +114,39 @@ export interface SshConnection {
 export class SshHost implements Host {
   constructor(readonly name: string, readonly connection: SshConnection) {}
   command(name: string, args: HostCommandArgs, opts?: pulumi.CustomResourceOptions): command.remote.Command {
-    const c = this.connection;
     const env = args.environment ? pulumi.output(args.environment).apply((e) =>
       Object.entries(e).map(([k, v]) => `${k}=${shellQuote(String(v))}`).join(" ")) : pulumi.output("");
+    const sudo = (cmd: pulumi.Input<string> | undefined) => cmd === undefined ? undefined :
+      pulumi.all([cmd, env]).apply(([cm, e]) => `sudo ${e ? `env ${e} ` : ""}/bin/sh -c ${shellQuote(cm)}`);
     return new command.remote.Command(name, {
-      connection: {
-        host: c.host, user: c.user, port: c.port, privateKey: c.privateKey, hostKey: c.hostKey, dialErrorLimit: 20,
-        proxy: c.bastion && { host: c.bastion.host, user: c.bastion.user, port: c.bastion.port, privateKey: c.bastion.privateKey, hostKey: c.bastion.hostKey },
-      },
+      connection: this.connectionArgs(),
       // the admin user is not root: sudo, with the environment set for the command only
-      create: pulumi.all([args.create, env]).apply(([cmd, e]) => `sudo ${e ? `env ${e} ` : ""}/bin/sh -c ${shellQuote(cmd)}`),
+      create: sudo(args.create)!,
+      update: sudo(args.update),
+      delete: sudo(args.delete),
       stdin: args.stdin,
       triggers: args.triggers as pulumi.Input<unknown[]> | undefined,
       logging: args.quiet ? "none" : "stdoutAndStderr",
     }, opts);
+  }
+  copyFile(name: string, localPath: string, remotePath: string, fingerprint: string, opts?: pulumi.CustomResourceOptions): command.remote.Command {
+    // upload as the admin user into its home, then move into place as root
+    const staged = `.dhis2-upload-${name}`;
+    const upload = new command.remote.CopyToRemote(`${name}-upload`, {
+      connection: this.connectionArgs(),
+      source: new pulumi.asset.FileAsset(localPath),
+      remotePath: staged,
+      triggers: [fingerprint],
+    }, opts);
+    return this.command(name, {
+      create: `install -D -m 0600 -o root -g root ${shellQuote(staged)} ${shellQuote(remotePath)} && rm -f ${shellQuote(staged)} # ${fingerprint}`,
+    }, { ...opts, dependsOn: [upload] });
+  }
+  private connectionArgs(): command.types.input.remote.ConnectionArgs {
+    const c = this.connection;
+    return {
+      host: c.host, user: c.user, port: c.port, privateKey: c.privateKey, hostKey: c.hostKey, dialErrorLimit: 20,
+      proxy: c.bastion && { host: c.bastion.host, user: c.bastion.user, port: c.bastion.port, privateKey: c.bastion.privateKey, hostKey: c.bastion.hostKey },
+    };
   }
 }

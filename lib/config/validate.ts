@@ -11,6 +11,7 @@ import { defaultWarUrl, resolveDhis2Runtime, LATEST_MAJOR } from "../dhis2/compa
 import type { ConfigProblem, DeploymentConfig, InstanceConfig, Platform, RequestedSize } from "./model";
 import { hostReserve, MINIMUM } from "../plan/sizing";
 import { NAMESPACE } from "./stack-file";
+import { LOCAL_IMAGE } from "../render/packages";
 import { stackConfig, type StackConfigInput, type RoleSizeInput, type ServerInput } from "./schema";
 
 export const DEFAULTS = {
@@ -165,7 +166,10 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
   checkPrivateNetwork(networkCidr, (m) => problem(["network", "cidr"], m, networkCidr));
 
   // PostgreSQL
-  const pgVersion = c.postgresVersion ?? DEFAULTS.postgresVersion;
+  const pgVersion = c.postgresVersion ?? (isLocal ? LOCAL_IMAGE.postgres[0]! : DEFAULTS.postgresVersion);
+  if (isLocal && !LOCAL_IMAGE.postgres.includes(pgVersion)) {
+    problem(["postgresVersion"], `platform "local" runs the roles in ${LOCAL_IMAGE.name} containers, which package PostgreSQL ${LOCAL_IMAGE.postgres.join(", ")} only: allowed: ${LOCAL_IMAGE.postgres.join(", ")}`, pgVersion);
+  }
   if (pgVersion === 13) {
     warnings.push(`dhis2:postgresVersion 13: PostgreSQL 13 reached end of life in November 2025 and gets no more security fixes; accepted because the COVAX guidance names it, but plan the upgrade to 16 (the default).`);
   }
@@ -229,8 +233,15 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
     if (!runtime.servletContainers.includes(container)) {
       problem(at("servletContainer"), `DHIS2 ${runtime.display} cannot run on ${container}: allowed: ${runtime.servletContainers.join(", ")}${servletHint(runtime.major, container)}`, container);
     }
-    const jdk = inst.jdk ?? runtime.jdkRecommended;
+    const localJdk = LOCAL_IMAGE.jdks.filter((v) => v >= runtime.jdkMinimum).at(-1);
+    const jdk = inst.jdk ?? (isLocal && localJdk && runtime.jdkRecommended > localJdk ? localJdk : runtime.jdkRecommended);
     if (jdk < runtime.jdkMinimum) problem(at("jdk"), `DHIS2 ${runtime.display} needs JDK ${runtime.jdkMinimum} or newer: allowed: ${[11, 17, 21].filter((v) => v >= runtime.jdkMinimum).join(", ")}`, jdk);
+    else if (isLocal && !LOCAL_IMAGE.jdks.includes(jdk)) {
+      problem(at("jdk"), `platform "local" runs ${LOCAL_IMAGE.name} containers, which package JDK ${LOCAL_IMAGE.jdks.join(", ")} only: allowed: ${LOCAL_IMAGE.jdks.join(", ")}`, jdk);
+    }
+    if (isLocal && runtime.servletContainers.includes(container) && !LOCAL_IMAGE.servletContainers.includes(container)) {
+      problem(at(inst.servletContainer ? "servletContainer" : "version"), `DHIS2 ${runtime.display} needs ${container}, which ${LOCAL_IMAGE.name} does not package (it has ${LOCAL_IMAGE.servletContainers.join(", ")}): on platform "local" use DHIS2 2.42 or newer`, inst.servletContainer ?? inst.version);
+    }
 
     if (inst.hostname && inst.path && inst.path !== "/") {
       problem(at("path"), `an instance with its own hostname is served at "/": remove path or hostname`, inst.path);

@@ -59,6 +59,8 @@ export const PATHS = {
   postgresConfDir: (version: number) => `/etc/postgresql/${version}/main`,
   postgresSslCert: "/etc/ssl/certs/ssl-cert-snakeoil.pem",
   postgresSslKey: "/etc/ssl/private/ssl-cert-snakeoil.key",
+  /** Reloads PostgreSQL, and restarts it when a changed setting needs a restart. */
+  postgresApply: "/usr/local/sbin/dhis2-postgresql-apply",
   dhis2Home: "/opt/dhis2",
   catalinaBase: "/opt/dhis2/tomcat",
   catalinaHome: "/opt/tomcat",
@@ -70,6 +72,8 @@ export const PATHS = {
   muninNodeConf: "/etc/munin/munin-node.conf",
   muninPluginConf: "/etc/munin/plugin-conf.d/dhis2",
   postfixDir: "/etc/postfix",
+  /** Sends a test alert through the host's send-only mail set-up. */
+  alertTest: "/usr/local/sbin/dhis2-alert-test",
 } as const;
 
 export const SERVICE_USER = "dhis";
@@ -94,6 +98,14 @@ export function warFileName(path: string): string {
   return path === "/" ? "ROOT.war" : `${path.slice(1)}.war`;
 }
 
+/**
+ * In lxd isolation the LXD host forwards its ports 80 and 443 to the proxy container through LXD
+ * proxy devices that send the PROXY protocol header, so nginx sees the clients' real addresses.
+ */
+export function behindLxdProxyDevice(plan: Plan): boolean {
+  return plan.config.isolation === "lxd";
+}
+
 function proxyFiles(plan: Plan): RenderedFile[] {
   const { config, topology } = plan;
   const stack = config.stack;
@@ -106,6 +118,7 @@ function proxyFiles(plan: Plan): RenderedFile[] {
     file(PATHS.nginxConf, renderTemplate("nginx/nginx.conf.hbs", { stack, role: "proxy", hostname: topology.proxy.hostname, workerProcesses: "auto" }), "0644", "root", "root", "systemctl reload nginx"),
     file(`${PATHS.nginxSites}/00-proxy.conf`, renderTemplate("nginx/proxy.conf.hbs", {
       stack, domain: config.domain, instanceCount: plan.instances.length, upstreams, stubStatusPort: STUB_STATUS_PORT,
+      proxyProtocol: behindLxdProxyDevice(plan),
     }), "0644", "root", "root", "systemctl reload nginx"),
   ];
   // one server block per host name; the stack's domain also serves /munin
@@ -119,6 +132,7 @@ function proxyFiles(plan: Plan): RenderedFile[] {
     files.push(file(`${PATHS.nginxSites}/${hostname}.conf`, renderTemplate("nginx/site.conf.hbs", {
       stack,
       hostname,
+      proxyProtocol: behindLxdProxyDevice(plan),
       acme: config.tls.mode === "letsencrypt",
       stapling: config.tls.mode === "letsencrypt",
       resolver: "127.0.0.53",
@@ -153,6 +167,9 @@ function databaseFiles(plan: Plan): RenderedFile[] {
   const dir = PATHS.postgresConfDir(plan.postgres.version);
   const db = topology.database;
   return [
+    file(PATHS.postgresApply, renderTemplate("postgresql/apply-settings.sh.hbs", {
+      stack: config.stack, version: plan.postgres.version,
+    }), "0755", "root", "root"),
     file(`${dir}/conf.d/dhis2.conf`, renderTemplate("postgresql/dhis2.conf.hbs", {
       stack: config.stack,
       version: plan.postgres.version,
@@ -165,7 +182,7 @@ function databaseFiles(plan: Plan): RenderedFile[] {
       sslCertFile: PATHS.postgresSslCert,
       sslKeyFile: PATHS.postgresSslKey,
       settings: plan.postgres.settings,
-    }), "0644", "postgres", "postgres", "systemctl reload postgresql"),
+    }), "0644", "postgres", "postgres", PATHS.postgresApply),
     file(`${dir}/pg_hba.conf`, renderTemplate("postgresql/pg_hba.conf.hbs", {
       stack: config.stack,
       version: plan.postgres.version,
@@ -299,6 +316,9 @@ function commonFiles(plan: Plan, node: Node, secrets: DeploymentSecrets): Render
     file(`${PATHS.postfixDir}/virtual_alias`, renderTemplate("mail/virtual_alias.hbs", {
       stack: config.stack, recipients: config.alerts.recipients, domain: config.domain,
     }), "0644", "root", "root", "systemctl reload postfix"),
+    file(PATHS.alertTest, renderTemplate("mail/alert-test.sh.hbs", {
+      stack: config.stack, relay: relay || "(none: direct delivery)", recipients: config.alerts.recipients.length ? config.alerts.recipients : ["root"],
+    }), "0755", "root", "root"),
   ];
   if (smtp?.username) {
     files.push(file(`${PATHS.postfixDir}/sasl_passwd`, renderTemplate("mail/sasl_passwd.hbs", {

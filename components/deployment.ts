@@ -1,0 +1,174 @@
+/**
+ * The whole recommended topology of one stack: the platform's hosts, then every role converged on
+ * them from the rendered files, then the post-provision steps.
+ *
+ *   platform (local: LXD containers)  → a Host per node
+ *   secrets (generated once)          → database and encryption passwords, monitoring login
+ *   per node: ConvergedHost           → packages, files, services (+ role steps)
+ *   post-provision                    → tracker search indexes of each instance
+ *
+ * The plan (lib/plan) and every file (lib/render) are computed before anything is created; this
+ * component only wires resources.
+ */
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import type { Plan } from "../lib/plan";
+import { hostSetups, type HostSetup } from "../lib/render/converge";
+import { placeholderSecrets, renderDeployment, type DeploymentSecrets } from "../lib/render/deployment";
+import {
+  databasesSql, glowrootScript, isLocalArtifact, selfSignedCertificatesScript, stagedPath, warScript, type ArtifactSource,
+} from "../lib/render/role-steps";
+import { searchIndexTarget } from "../lib/dhis2/search-indexes";
+import { ConvergedHost, type HostStep } from "./converged-host";
+import type { Host } from "./host";
+import { LocalLxdPlatform } from "./local-lxd";
+import { GeneratedSecret } from "./secrets";
+import { TrackerSearchIndexes } from "./tracker-search-indexes";
+
+export interface Dhis2DeploymentArgs {
+  /** The validated plan of the stack (lib/config/load.ts). */
+  readonly plan: Plan;
+  /**
+   * How long the tracker search index step waits for DHIS2 to create its schema on first start.
+   * Default: 90 attempts, 10 s apart (DHIS2's first start with migrations takes minutes).
+   */
+  readonly schemaWait?: { readonly attempts: number; readonly delaySeconds: number };
+}
+
+/** User name of the login in front of /munin and /glowroot. */
+export const MONITORING_USER = "monitoring";
+
+/** sha256 of a local file, streamed (WARs are hundreds of MB). */
+export function fileSha256(path: string): string {
+  const hash = crypto.createHash("sha256");
+  const fd = fs.openSync(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let n: number;
+    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) hash.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest("hex");
+}
+
+/** A step that installs an artifact from a URL or from a local file copied first. */
+function artifactStep(name: string, source: string, script: (a: ArtifactSource) => string): HostStep {
+  if (!isLocalArtifact(source)) return { name, stdin: script({ source }) };
+  const sha256 = fileSha256(source);
+  const staged = stagedPath(name);
+  return { name, stdin: script({ source, staged, sha256 }), copy: { localPath: source, remotePath: staged, fingerprint: sha256 } };
+}
+
+export class Dhis2Deployment extends pulumi.ComponentResource {
+  /** Public URL of each instance. */
+  public readonly urls: pulumi.Output<Record<string, string>>;
+  /** Generated credentials (secret): the monitoring login, each instance's database login. */
+  public readonly credentials: pulumi.Output<unknown>;
+  /** Where each node runs (container names on the local platform). */
+  public readonly machines: pulumi.Output<Record<string, string>>;
+  /** What the tracker search index step reported, per instance. */
+  public readonly searchIndexes: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: Dhis2DeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dhis2:index:Deployment", name, {}, opts);
+    const { plan } = args;
+    const { config } = plan;
+    const child = { parent: this };
+
+    // --- platform -----------------------------------------------------------------------------
+    if (config.platform !== "local") {
+      throw new pulumi.RunError(`dhis2:platform ${config.platform}: creating its servers is not built yet; \`npm run render -- --stack ${config.stack}\` shows every file it would get`);
+    }
+    const platform = new LocalLxdPlatform(`${name}-lxd`, { plan }, child);
+    const hosts: Readonly<Record<string, Host>> = platform.hosts;
+
+    // --- secrets ------------------------------------------------------------------------------
+    const dbPasswords: Record<string, pulumi.Output<string>> = {};
+    const encryptionPasswords: Record<string, pulumi.Output<string>> = {};
+    for (const i of plan.instances) {
+      dbPasswords[i.config.name] = new GeneratedSecret(`${name}-${i.config.name}-database-password`, { length: 32 }, child).value;
+      // DHIS2: at least 24 characters, and it must never change
+      encryptionPasswords[i.config.name] = new GeneratedSecret(`${name}-${i.config.name}-encryption-password`, { length: 48 }, { ...child, protect: true }).value;
+    }
+    const monitoring = new GeneratedSecret(`${name}-monitoring-login`, { length: 24, htpasswdUser: MONITORING_USER }, child);
+    const smtpPassword = config.alerts.smtp?.password?.value;
+    const secrets: pulumi.Output<DeploymentSecrets> = pulumi.secret(pulumi.all([
+      pulumi.all(dbPasswords), pulumi.all(encryptionPasswords), monitoring.htpasswd,
+    ]).apply(([db, enc, htpasswd]) => ({ databasePasswords: db, encryptionPasswords: enc, monitoringHtpasswd: htpasswd, smtpPassword })));
+
+    // --- files: the structure from placeholders, the secret contents from the real secrets ------
+    const structure = renderDeployment(plan, placeholderSecrets(plan));
+    const real = secrets.apply((s) => renderDeployment(plan, s));
+    const secretContents = (host: string): Record<string, pulumi.Output<string>> => {
+      const out: Record<string, pulumi.Output<string>> = {};
+      for (const f of structure.find((h) => h.host === host)?.files ?? []) {
+        if (!f.secret) continue;
+        out[f.path] = pulumi.secret(real.apply((r) => {
+          const content = r.find((h) => h.host === host)?.files.find((x) => x.path === f.path)?.content;
+          if (content === undefined) throw new Error(`${host}: ${f.path} missing from the rendering with secrets`);
+          return content;
+        }));
+      }
+      return out;
+    };
+    const setups = new Map<string, HostSetup>(hostSetups(plan, structure).map((s) => [s.host, s]));
+    const setupOf = (node: string): HostSetup => {
+      const s = setups.get(node);
+      if (!s) throw new Error(`no set-up for ${node}`);
+      return s;
+    };
+    const converge = (node: string, extra: Partial<ConstructorParameters<typeof ConvergedHost>[1]> = {}) =>
+      new ConvergedHost(`${name}-${node}`, {
+        host: hosts[node]!,
+        setup: setupOf(node),
+        secretContents: secretContents(node),
+        dependsOn: [platform.machines[node]!],
+        ...extra,
+      }, child);
+
+    // --- roles --------------------------------------------------------------------------------
+    const database = converge("database", {
+      after: [{
+        name: "databases",
+        command: "runuser -u postgres -- psql -X -q -f -",
+        stdin: pulumi.secret(pulumi.all(dbPasswords).apply((pw) => databasesSql(plan, pw))),
+        quiet: true,
+      }],
+    });
+
+    const proxyPrepare: HostStep[] = [];
+    if (config.tls.mode === "self-signed") proxyPrepare.push({ name: "certificates", stdin: selfSignedCertificatesScript(plan) });
+    else if (config.tls.mode === "provided") {
+      throw new pulumi.RunError("dhis2:tls.mode provided: installing a provided certificate is not built yet; use self-signed on the local platform");
+    }
+    converge("proxy", { prepare: proxyPrepare });
+    converge("monitor");
+
+    const searchReports: Record<string, pulumi.Output<string>> = {};
+    for (const inst of plan.instances) {
+      const install: HostStep[] = [artifactStep("war", inst.config.war, (a) => warScript(plan, inst, a))];
+      if (config.monitoring.glowroot) {
+        install.push(artifactStep("glowroot", config.monitoring.glowrootArchive, (a) => glowrootScript(plan, a)));
+      }
+      const instance = converge(inst.config.name, { install, startAfter: [database.ready] });
+      // post-provision: pg_trgm, btree_gin and the trigram indexes, once DHIS2 made its schema
+      const indexes = new TrackerSearchIndexes(`${name}-${inst.config.name}-search-indexes`, {
+        host: hosts.database!,
+        target: searchIndexTarget(plan, inst),
+        wait: args.schemaWait,
+      }, { ...child, dependsOn: [instance.started, database.ready] });
+      searchReports[inst.config.name] = indexes.report;
+    }
+
+    this.urls = pulumi.output(Object.fromEntries(plan.instances.map((i) => [i.config.name, i.config.baseUrl])));
+    this.machines = platform.containers;
+    this.searchIndexes = pulumi.output(searchReports);
+    this.credentials = pulumi.secret(pulumi.all([monitoring.value, pulumi.all(dbPasswords)]).apply(([mon, db]) => ({
+      monitoring: { user: MONITORING_USER, password: mon, urls: [`https://${config.domain}/munin/`, ...(config.monitoring.glowroot ? plan.instances.map((i) => `https://${config.domain}/glowroot/${i.config.name}/`) : [])] },
+      databases: Object.fromEntries(plan.instances.map((i) => [i.config.name, { database: i.database, user: i.databaseUser, password: db[i.config.name] }])),
+    })));
+    this.registerOutputs({ urls: this.urls, machines: this.machines, credentials: this.credentials, searchIndexes: this.searchIndexes });
+  }
+}
