@@ -16,9 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../lib/plan";
 import { hostSetups, type HostSetup } from "../lib/render/converge";
 import { placeholderSecrets, renderDeployment, type DeploymentSecrets } from "../lib/render/deployment";
-import {
-  databasesSql, glowrootScript, isLocalArtifact, selfSignedCertificatesScript, stagedPath, warScript, type ArtifactSource,
-} from "../lib/render/role-steps";
+import { isLocalArtifact, roleSteps, stagedPath, type ArtifactSource, type StepPhase } from "../lib/render/role-steps";
 import { searchIndexTarget } from "../lib/dhis2/search-indexes";
 import { ConvergedHost, type HostStep } from "./converged-host";
 import type { Host } from "./host";
@@ -51,14 +49,6 @@ export function fileSha256(path: string): string {
     fs.closeSync(fd);
   }
   return hash.digest("hex");
-}
-
-/** A step that installs an artifact from a URL or from a local file copied first. */
-function artifactStep(name: string, source: string, script: (a: ArtifactSource) => string): HostStep {
-  if (!isLocalArtifact(source)) return { name, stdin: script({ source }) };
-  const sha256 = fileSha256(source);
-  const staged = stagedPath(name);
-  return { name, stdin: script({ source, staged, sha256 }), copy: { localPath: source, remotePath: staged, fingerprint: sha256 } };
 }
 
 export class Dhis2Deployment extends pulumi.ComponentResource {
@@ -99,7 +89,8 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     ]).apply(([db, enc, htpasswd]) => ({ databasePasswords: db, encryptionPasswords: enc, monitoringHtpasswd: htpasswd, smtpPassword })));
 
     // --- files: the structure from placeholders, the secret contents from the real secrets ------
-    const structure = renderDeployment(plan, placeholderSecrets(plan));
+    const placeholders = placeholderSecrets(plan);
+    const structure = renderDeployment(plan, placeholders);
     const real = secrets.apply((s) => renderDeployment(plan, s));
     const secretContents = (host: string): Record<string, pulumi.Output<string>> => {
       const out: Record<string, pulumi.Output<string>> = {};
@@ -129,30 +120,35 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
       }, child);
 
     // --- roles --------------------------------------------------------------------------------
-    const database = converge("database", {
-      after: [{
-        name: "databases",
-        command: "runuser -u postgres -- psql -X -q -f -",
-        stdin: pulumi.secret(pulumi.all(dbPasswords).apply((pw) => databasesSql(plan, pw))),
-        quiet: true,
-      }],
-    });
-
-    const proxyPrepare: HostStep[] = [];
-    if (config.tls.mode === "self-signed") proxyPrepare.push({ name: "certificates", stdin: selfSignedCertificatesScript(plan) });
-    else if (config.tls.mode === "provided") {
+    if (config.tls.mode === "provided") {
       throw new pulumi.RunError("dhis2:tls.mode provided: installing a provided certificate is not built yet; use self-signed on the local platform");
     }
-    converge("proxy", { prepare: proxyPrepare });
-    converge("monitor");
+    const artifact = (node: string) => (what: string, source: string): ArtifactSource => {
+      if (!isLocalArtifact(source)) return { source };
+      return { source, staged: stagedPath(`${node}-${what}`), sha256: fileSha256(source) };
+    };
+    const steps = (node: string, phase: StepPhase): HostStep[] =>
+      roleSteps(plan, node, { artifact: artifact(node), databasePasswords: placeholders.databasePasswords })
+        .filter((s) => s.phase === phase)
+        .map((s) => ({
+          name: s.name,
+          command: s.command,
+          // a secret script is rendered again with the real secrets, inside a secret Output
+          stdin: s.secret
+            ? pulumi.secret(pulumi.all(dbPasswords).apply((pw) =>
+              roleSteps(plan, node, { artifact: artifact(node), databasePasswords: pw }).find((r) => r.name === s.name)!.script))
+            : s.script,
+          quiet: s.secret,
+          copy: s.copy,
+        }));
+    const roleOf = (node: string) => ({ prepare: steps(node, "prepare"), install: steps(node, "install"), after: steps(node, "after") });
 
+    const database = converge("database", roleOf("database"));
+    converge("proxy", roleOf("proxy"));
+    converge("monitor", roleOf("monitor"));
     const searchReports: Record<string, pulumi.Output<string>> = {};
     for (const inst of plan.instances) {
-      const install: HostStep[] = [artifactStep("war", inst.config.war, (a) => warScript(plan, inst, a))];
-      if (config.monitoring.glowroot) {
-        install.push(artifactStep("glowroot", config.monitoring.glowrootArchive, (a) => glowrootScript(plan, a)));
-      }
-      const instance = converge(inst.config.name, { install, startAfter: [database.ready] });
+      const instance = converge(inst.config.name, { ...roleOf(inst.config.name), startAfter: [database.ready] });
       // post-provision: pg_trgm, btree_gin and the trigram indexes, once DHIS2 made its schema
       const indexes = new TrackerSearchIndexes(`${name}-${inst.config.name}-search-indexes`, {
         host: hosts.database!,

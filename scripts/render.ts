@@ -9,7 +9,10 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { loadStackFile } from "../lib/config/load";
 import { ConfigError } from "../lib/config/model";
+import { hostSetups } from "../lib/render/converge";
 import { placeholderSecrets, renderDeployment } from "../lib/render/deployment";
+import { databaseVolumeScript, lxdContainers } from "../lib/render/lxd";
+import { previewArtifact, roleSteps, type StepPhase } from "../lib/render/role-steps";
 import { tuningReport } from "../lib/render/report";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -32,17 +35,41 @@ function main(): number {
     return 1;
   }
   for (const w of loaded.warnings) console.error(`warning: ${w}`);
-  const hosts = renderDeployment(loaded.plan, placeholderSecrets(loaded.plan));
+  const plan = loaded.plan;
+  const placeholders = placeholderSecrets(plan);
+  const hosts = renderDeployment(plan, placeholders);
+  const setups = hostSetups(plan, hosts);
   if (values.out) {
     const out = path.resolve(values.out);
     let count = 0;
+    const writeAt = (host: string, rel: string, content: string) => {
+      const target = path.join(out, host, rel);
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, content, { mode: 0o600 });
+      count++;
+    };
+    if (plan.config.platform === "local") {
+      // what runs on this machine first: the data volume and one container per role
+      writeAt("lxd-host", "steps/1-pgdata-volume.sh", databaseVolumeScript(plan));
+      for (const c of lxdContainers(plan)) writeAt("lxd-host", `steps/2-container-${c.node}.sh`, c.script);
+    }
     for (const h of hosts) {
-      const write = (rel: string, content: string) => {
-        const target = path.join(out, h.host, rel);
-        fs.mkdirSync(path.dirname(target), { recursive: true });
-        fs.writeFileSync(target, content, { mode: 0o600 });
-        count++;
-      };
+      const write = (rel: string, content: string) => writeAt(h.host, rel, content);
+      // the order in which pulumi up runs them on the host (files come between prepare and install)
+      const setup = setups.find((x) => x.host === h.host);
+      if (setup) {
+        const role = roleSteps(plan, h.host, { artifact: previewArtifact, databasePasswords: placeholders.databasePasswords });
+        const phase = (p: StepPhase) => role.filter((r) => r.phase === p);
+        const ordered = [
+          { name: "setup.sh", script: setup.setupScript },
+          ...phase("prepare").map((r) => ({ name: `${r.name}.${r.command ? "sql" : "sh"}`, script: r.script })),
+          { name: "files.txt", script: "(the files listed in FILES.txt, each written with its owner and mode)\n" },
+          ...phase("install").map((r) => ({ name: `${r.name}.${r.command ? "sql" : "sh"}`, script: r.script })),
+          { name: "start.sh", script: setup.startScript },
+          ...phase("after").map((r) => ({ name: `${r.name}.${r.command ? "sql" : "sh"}`, script: r.script })),
+        ];
+        ordered.forEach((o, i) => write(`steps/${i + 1}-${o.name}`, o.script));
+      }
       for (const f of h.files) write(f.path, f.content);
       if (h.userData) write("cloud-init/user-data", h.userData);
       for (const script of h.postProvision ?? []) write(`post-provision/${script.name}`, script.content);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command of the README (`npm test`): installs what the tests need through the project's
-# own scripts, type-checks, then runs every test with the real programs.
+# own scripts, type-checks, runs every unit and real-program test, then the end-to-end test of
+# the local stack on LXD with the real Pulumi engine (scripts/e2e.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,3 +11,4 @@ fi
 bash scripts/install-check-tools.sh
 npx tsc --noEmit -p tsconfig.json
 npx ava "$@"
+bash scripts/e2e.sh

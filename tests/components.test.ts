@@ -9,6 +9,12 @@ import { resolveDhis2Runtime } from "../lib/dhis2/compat";
 import type { SearchIndexTarget } from "../lib/dhis2/search-indexes";
 import { LocalHost, LxdContainerHost, SshHost } from "../components/host";
 import { TrackerSearchIndexes } from "../components/tracker-search-indexes";
+import { Dhis2Deployment } from "../components/deployment";
+import { loadStackFile } from "../lib/config/load";
+import { placeholderSecrets, renderDeployment } from "../lib/render/deployment";
+import * as path from "node:path";
+
+const PROJECT = path.resolve(__dirname, "..");
 
 const target = (instance: string): SearchIndexTarget => ({
   instance,
@@ -59,4 +65,55 @@ test.serial("TrackerSearchIndexes on this machine with environment (a cluster on
   const [cmd] = resourcesOf("command:local:Command", "local-search");
   t.is(cmd!.inputs.create, "runuser -u postgres -- /bin/bash -s");
   t.deepEqual(cmd!.inputs.environment, { PGHOST: "/tmp/sock", PGPORT: "5433" });
+});
+
+test.serial("Dhis2Deployment on the local stack: a container per role, every rendered file as its own command, secrets only on stdin and secret", async (t) => {
+  const plan = loadStackFile(PROJECT, "local").plan;
+  const d = new Dhis2Deployment("unit", { plan });
+  await settle();
+  const commands = recorded.filter((r) => r.type === "command:local:Command" && r.name.startsWith("unit-"));
+  // one container per node, deleted with the deployment, replaced only by another image
+  const containers = commands.filter((r) => r.name.endsWith("-container"));
+  t.deepEqual(containers.map((c) => c.name).sort(), ["database", "monitor", "production", "proxy", "training"].map((n) => `unit-lxd-${n}-container`));
+  for (const c of containers) {
+    const node = c.name.replace(/^unit-lxd-|-container$/g, "");
+    t.is(c.inputs.delete, `lxc delete --force 'dhis2-local-${node}'`);
+    t.deepEqual(c.inputs.triggers, ["dhis2-debian-12", `dhis2-local-${node}`]);
+  }
+  const volume = commands.find((r) => r.name === "unit-lxd-pgdata-volume")!;
+  t.is(volume.inputs.delete, undefined, "the data volume is never deleted by pulumi");
+  // every rendered file is one command; the secret ones carry their content as a secret
+  const hosts = renderDeployment(plan, placeholderSecrets(plan));
+  for (const h of hosts) {
+    for (const f of h.files) {
+      const name = `unit-${h.host}-file-${f.path.replace(/^\/+/, "").replace(/[^A-Za-z0-9._-]+/g, "-")}`;
+      const cmd = commands.find((r) => r.name === name);
+      t.truthy(cmd, `${name} missing`);
+      t.is(isSecret(cmd!.inputs.stdin), Boolean(f.secret), `${name}: secret stdin ${isSecret(cmd!.inputs.stdin)}`);
+      if (!f.secret) t.is(cmd!.inputs.stdin, f.content);
+      t.regex(String(cmd!.inputs.create), /^lxc exec 'dhis2-local-/);
+      t.regex(String(cmd!.inputs.update), /systemctl|nft|dhis2-postgresql-apply|^lxc exec [^ ]+ -- \/bin\/sh -c '.*mv -f/);
+    }
+  }
+  // generated secrets: logged nowhere, and only ever inside secret values
+  const generators = commands.filter((r) => r.name.endsWith("-generate"));
+  t.is(generators.length, 2 * plan.instances.length + 1);
+  for (const g of generators) t.is(g.inputs.logging, "none");
+  const leaked = commands.filter((r) => !isSecret(r.inputs.stdin) && /ran unit-[a-z]+-(database|encryption)-password-generate|ran unit-monitoring-login/.test(JSON.stringify(r.inputs)));
+  t.deepEqual(leaked.map((r) => r.name), []);
+  const databases = commands.find((r) => r.name === "unit-database-databases")!;
+  t.true(isSecret(databases.inputs.stdin));
+  t.regex(plain<string>(databases.inputs.stdin), /PASSWORD 'ran unit-production-database-password-generate'/);
+  t.is(databases.inputs.logging, "none");
+  // the tracker search indexes run on the database container for each instance
+  t.truthy(commands.find((r) => r.name === "unit-production-search-indexes-apply"));
+  t.deepEqual(await valueOf(d.urls), { production: "https://dhis2.local", training: "https://dhis2.local/training" });
+  t.deepEqual(await valueOf(d.machines), Object.fromEntries(["proxy", "production", "training", "database", "monitor"].map((n) => [n, `dhis2-local-${n}`])));
+});
+
+test.serial("Dhis2Deployment refuses a platform whose servers it cannot create yet, before creating anything", (t) => {
+  const plan = loadStackFile(PROJECT, "example-existing").plan;
+  const before = recorded.length;
+  t.throws(() => new Dhis2Deployment("unit-existing", { plan }), { message: /dhis2:platform existing: creating its servers is not built yet/ });
+  t.is(recorded.filter((r, i) => i >= before && r.type.startsWith("command:")).length, 0);
 });

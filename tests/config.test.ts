@@ -233,6 +233,10 @@ const INVALID: readonly InvalidCase[] = [
   { name: "disk warning above critical", base: "existing", mutate: (c) => { c.monitoring = { thresholds: { diskWarningPercent: 95 } }; }, key: "dhis2:monitoring.thresholds.diskWarningPercent", says: ["below diskCriticalPercent (90)"] },
   { name: "load warning above critical", base: "existing", mutate: (c) => { c.monitoring = { thresholds: { loadWarningPerCpu: 4, loadCriticalPerCpu: 2 } }; }, key: "dhis2:monitoring.thresholds.loadWarningPerCpu", says: ["below loadCriticalPerCpu (2)"] },
   { name: "negative load threshold", base: "existing", mutate: (c) => { c.monitoring = { thresholds: { loadCriticalPerCpu: -1 } }; }, key: "dhis2:monitoring.thresholds.loadCriticalPerCpu", says: ["above 0", "at most 100"] },
+  { name: "PostgreSQL 16 on the local platform's Debian 12 containers", base: "local", mutate: (c) => { c.postgresVersion = 16; }, key: "dhis2:postgresVersion", says: ["Debian 12 containers", "allowed: 15"] },
+  { name: "DHIS2 2.41 (Tomcat 9) on the local platform", base: "local", mutate: (c) => { c.instances[0].version = "2.41.3"; }, key: "dhis2:instances[0].version", says: ["needs tomcat9", "does not package", "2.42 or newer"] },
+  { name: "JDK 21 on the local platform", base: "local", mutate: (c) => { c.instances[0].jdk = 21; }, key: "dhis2:instances[0].jdk", says: ["JDK 17 only", "allowed: 17"] },
+  { name: "WAR path with a space", base: "local", mutate: (c) => { c.instances[0].war = "/srv/my wars/dhis2.war"; }, key: "dhis2:instances[0].war", says: ["without spaces"] },
   { name: "glowroot version latest", base: "existing", mutate: (c) => { c.monitoring = { glowrootVersion: "latest" }; }, key: "dhis2:monitoring.glowrootVersion", says: ["0.14.2"] },
 ];
 
@@ -272,14 +276,14 @@ test("the base configurations of the invalid cases are valid", (t) => {
   }
 });
 
-test("defaults: local platform, lxd isolation, self-signed TLS, PostgreSQL 16", (t) => {
+test("defaults: local platform, lxd isolation, self-signed TLS, PostgreSQL 15 (what its Debian 12 containers package)", (t) => {
   const { config } = load({ instances: [{ name: "production", version: "2.42.1" }] }).plan;
   t.is(config.platform, "local");
   t.is(config.isolation, "lxd");
   t.is(config.tls.mode, "self-signed");
   t.is(config.domain, "dhis2.local");
   t.is(config.networkCidr, "10.231.20.0/24");
-  t.is(config.postgres.version, 16);
+  t.is(config.postgres.version, 15);
   t.is(config.postgres.synchronousCommit, "on");
   t.is(config.admin.user, "dhis2admin");
   t.deepEqual(config.sizes.host, { cpus: 32, memoryGb: 32, disk: "ssd", diskGb: 500 });
@@ -299,7 +303,7 @@ test("defaults: a server platform gets vm isolation, letsencrypt with the first 
 });
 
 test("DHIS2 2.42 resolves to tomcat10 and JDK 17; 2.43 to embedded and JDK 21; the WAR comes from releases.dhis2.org", (t) => {
-  const { config } = load(build("local", (c) => {
+  const { config } = load(build("hcloud", (c) => {
     c.instances = [
       { name: "production", version: "2.42.1", path: "/" },
       { name: "next", version: "2.43.0", path: "/next" },
@@ -314,7 +318,11 @@ test("DHIS2 2.42 resolves to tomcat10 and JDK 17; 2.43 to embedded and JDK 21; t
   t.is(i43!.jdk, 21);
   t.is(i43!.war, "https://releases.dhis2.org/43/dhis2-stable-43.0.0.war");
   t.is(n42!.war, i42!.war);
-  t.is(config.instances[1]!.baseUrl, "https://dhis2.local/next");
+  t.is(config.instances[1]!.baseUrl, "https://dhis2.example.org/next");
+  // the local platform's Debian 12 containers package JDK 17 only: 2.43 (minimum 17) gets it
+  const local = load(build("local", (c) => { c.instances = [{ name: "next", version: "2.43.0", path: "/" }]; })).plan.config;
+  t.is(local.instances[0]!.jdk, 17);
+  t.is(local.instances[0]!.baseUrl, "https://dhis2.local");
 });
 
 // ---------------------------------------------------------------- invalid configurations
@@ -395,7 +403,7 @@ test("postgresVersion 13 is accepted with an end-of-life warning", (t) => {
 });
 
 test("PostgreSQL 13 is accepted for DHIS2 2.43 (the compatibility table allows 13 to 17)", (t) => {
-  const { plan, warnings } = load(build("local", (c) => { c.postgresVersion = 13; c.instances[0].version = "2.43.0"; }));
+  const { plan, warnings } = load(build("hcloud", (c) => { c.postgresVersion = 13; c.instances[0].version = "2.43.0"; }));
   t.is(plan.config.postgres.version, 13);
   t.true(warnings.some((w) => w.includes("end of life")));
 });

@@ -10,6 +10,9 @@ import type { Plan } from "../lib/plan";
 import { listTemplates, renderedTemplates } from "../lib/render/engine";
 import { placeholderSecrets, renderDeployment, type DeploymentSecrets, type HostFiles } from "../lib/render/deployment";
 import { tuningReport } from "../lib/render/report";
+import { hostSetups } from "../lib/render/converge";
+import { databaseVolumeScript, lxdContainers } from "../lib/render/lxd";
+import { previewArtifact, roleSteps } from "../lib/render/role-steps";
 import { replaceGenerated, sizingDocSection } from "../lib/render/sizing-doc";
 import { cloudStack, load, SSH_KEY } from "./support/stacks";
 
@@ -49,7 +52,13 @@ const rendered = (plan: Plan) => renderDeployment(plan, sentinelSecrets(plan));
 const fileOf = (hosts: readonly HostFiles[], host: string, p: string) => hosts.find((h) => h.host === host)?.files.find((f) => f.path === p);
 
 test("every template under templates/ is used by some stack", (t) => {
-  for (const make of Object.values(stacks)) rendered(make());
+  for (const make of Object.values(stacks)) {
+    const plan = make();
+    const hosts = rendered(plan);
+    // what the components run besides the files: set-up, role steps, LXD objects
+    for (const setup of hostSetups(plan, hosts)) roleSteps(plan, setup.host, { artifact: previewArtifact, databasePasswords: sentinelSecrets(plan).databasePasswords });
+    if (plan.config.platform === "local") { lxdContainers(plan); databaseVolumeScript(plan); }
+  }
   t.deepEqual(listTemplates().filter((n) => !renderedTemplates().includes(n)), []);
 });
 

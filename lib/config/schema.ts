@@ -91,8 +91,8 @@ const hostname = z.string({ error: "must be a lowercase DNS name such as dhis2.e
 
 /** A WAR or archive source: an https/http URL (a mirror) or an absolute local path. */
 const artifactSource = z.string({ error: "must be an https:// URL or an absolute file path" })
-  .refine((v) => /^https?:\/\/[^\s/]+\/\S*$/.test(v) || /^\/[^\0]*$/.test(v), {
-    error: "must be an https:// URL (a mirror) or an absolute local file path",
+  .refine((v) => /^https?:\/\/[^\s/]+\/\S*$/.test(v) || /^\/\S+$/.test(v), {
+    error: "must be an https:// URL (a mirror) or an absolute local file path without spaces",
   });
 
 export const instance = z.strictObject({

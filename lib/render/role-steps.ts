@@ -33,6 +33,7 @@ const URL_RE = /^https?:\/\/[A-Za-z0-9.-]+(?::\d+)?\/[A-Za-z0-9._~:/?#[\]@!$&()*
 function artifactContext(a: ArtifactSource): { source: string; staged: string | false; sha256: string | false } {
   if (a.sha256 !== undefined && !SHA256_RE.test(a.sha256)) throw new Error(`not a sha256: ${a.sha256}`);
   if (!a.staged && !URL_RE.test(a.source)) throw new Error(`not a plain http(s) URL: ${JSON.stringify(a.source)}`);
+  if (a.staged && !/^\/[A-Za-z0-9._/-]+$/.test(a.staged)) throw new Error(`not a plain path: ${JSON.stringify(a.staged)}`);
   return { source: a.source, staged: a.staged ?? false, sha256: a.sha256 ?? false };
 }
 
@@ -43,7 +44,7 @@ export function warScript(plan: Plan, inst: InstancePlan, artifact: ArtifactSour
     ? `${PATHS.dhis2Home}/dhis2.war`
     : `${PATHS.catalinaBase}/webapps/${warFileName(c.path)}`;
   return renderTemplate("dhis2/war.sh.hbs", {
-    stack: plan.config.stack, name: c.name, version: c.runtime.display, target, serviceUser: SERVICE_USER, ...artifactContext(artifact),
+    stack: plan.config.stack, name: c.name, index: plan.instances.indexOf(inst), version: c.runtime.display, target, serviceUser: SERVICE_USER, ...artifactContext(artifact),
   });
 }
 
@@ -85,4 +86,55 @@ export function databasesSql(plan: Plan, passwords: Readonly<Record<string, stri
       };
     }),
   });
+}
+
+/** When a role step runs: before the files, after the files (before start), after start. */
+export type StepPhase = "prepare" | "install" | "after";
+
+/** A role-specific step of one host, as the components run it and `npm run render` shows it. */
+export interface RoleStep {
+  readonly name: string;
+  readonly phase: StepPhase;
+  /** Command on the host that gets `script` on stdin; default: a bash script. */
+  readonly command?: string;
+  readonly script: string;
+  /** The script holds secrets. */
+  readonly secret?: boolean;
+  /** A local file copied to the host first (sha256 as fingerprint). */
+  readonly copy?: { readonly localPath: string; readonly remotePath: string; readonly fingerprint: string };
+}
+
+export interface RoleStepInputs {
+  /** How a WAR or archive source becomes an artifact (a local file gets staged and hashed). */
+  readonly artifact: (name: string, source: string) => ArtifactSource;
+  /** Database password per instance (placeholders for `npm run render`). */
+  readonly databasePasswords: Readonly<Record<string, string>>;
+}
+
+/** The role steps of one node (proxy, database, monitor, or an instance name), in order. */
+export function roleSteps(plan: Plan, node: string, inputs: RoleStepInputs): RoleStep[] {
+  const { config } = plan;
+  const steps: RoleStep[] = [];
+  const withCopy = (a: ArtifactSource) => a.staged && a.sha256 ? { copy: { localPath: a.source, remotePath: a.staged, fingerprint: a.sha256 } } : {};
+  if (node === "proxy" && config.tls.mode === "self-signed") {
+    steps.push({ name: "certificates", phase: "prepare", script: selfSignedCertificatesScript(plan) });
+  }
+  if (node === "database") {
+    steps.push({ name: "databases", phase: "after", command: "runuser -u postgres -- psql -X -q -f -", script: databasesSql(plan, inputs.databasePasswords), secret: true });
+  }
+  const inst = plan.instances.find((i) => i.config.name === node);
+  if (inst) {
+    const war = inputs.artifact("war", inst.config.war);
+    steps.push({ name: "war", phase: "install", script: warScript(plan, inst, war), ...withCopy(war) });
+    if (config.monitoring.glowroot) {
+      const gr = inputs.artifact("glowroot", config.monitoring.glowrootArchive);
+      steps.push({ name: "glowroot", phase: "install", script: glowrootScript(plan, gr), ...withCopy(gr) });
+    }
+  }
+  return steps;
+}
+
+/** Artifacts as `npm run render` shows them: local files staged, no hash computed. */
+export function previewArtifact(name: string, source: string): ArtifactSource {
+  return isLocalArtifact(source) ? { source, staged: stagedPath(name) } : { source };
 }
