@@ -428,7 +428,12 @@ async function main(): Promise<number> {
       assert(replaced.length === 0, `would replace or delete: ${replaced.map((s) => `${s.op} ${s.urn.split("::").pop()}`).join(", ")}`);
       const db = steps.find((s) => s.urn.endsWith("::dhis2-lxd-database-container"));
       assert(db?.op === "update", `the database container: ${db?.op ?? "no step"}`);
-      return `${steps.filter((s) => s.op === "update").length} updates in place, 0 replacements`;
+      // only containers (new limits) and the changed files themselves; no set-up or start step again
+      const updated = steps.filter((s) => s.op === "update").map((s) => s.urn.split("::").pop()!);
+      const other = updated.filter((n) => !/-container$|-file-/.test(n));
+      assert(other.length === 0, `updates besides containers and files: ${other.join(", ")}`);
+      assert(updated.includes("dhis2-database-file-etc-postgresql-15-main-conf.d-dhis2.conf"), `PostgreSQL's conf.d file is not updated: ${updated.join(", ")}`);
+      return `${updated.length} updates in place (${updated.join(", ")}), 0 replacements`;
     });
     await check("g", "pulumi up applies the upgrade; SHOW gives the new values; the limit is set; the rows are still there", async () => {
       const r = await timedUp(`resize pulumi up (database memory to ${UPGRADED_DB_MEMORY_GB} GB)`);
