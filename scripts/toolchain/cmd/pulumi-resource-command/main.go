@@ -17,8 +17,10 @@
 //     (with one trailing newline removed).
 //   - command:local:run (the local.run / local.runOutput invoke).
 //
-// The remote resources (command:remote:Command, CopyToRemote, CopyFile) are
-// NOT implemented: they answer with an error that says so. Whenever the
+//   - command:remote:Command and command:remote:CopyToRemote over SSH, with a
+//     bastion (connection.proxy) and a pinned host key (remote.go).
+//
+// command:remote:CopyFile (deprecated) is NOT implemented. Whenever the
 // official binary is installed on PATH, scripts/toolchain.sh uses it instead.
 //
 // The version this plugin reports (GetPluginInfo) is set at link time with
@@ -157,8 +159,8 @@ func urnName(urn string) string {
 func unsupported(tok string) error {
 	if strings.HasPrefix(tok, "command:remote:") {
 		return status.Errorf(codes.Unimplemented,
-			"%s is not supported by this stand-in build of pulumi-resource-command (only command:local:* is; "+
-				"install the official plugin, see docs/toolchain.md)", tok)
+			"%s is not supported by this stand-in build of pulumi-resource-command (command:local:*, "+
+				"remote:Command and remote:CopyToRemote are; install the official plugin, see docs/toolchain.md)", tok)
 	}
 	return status.Errorf(codes.InvalidArgument, "unknown resource type %q", tok)
 }
@@ -174,7 +176,7 @@ func (p *provider) GetSchema(context.Context, *pulumirpc.GetSchemaRequest) (*pul
 	schema := map[string]any{
 		"name":        "command",
 		"version":     Version,
-		"description": "Stand-in for the Pulumi Command provider (command:local:* only); see docs/toolchain.md.",
+		"description": "Stand-in for the Pulumi Command provider (local:Command, local:run, remote:Command, remote:CopyToRemote); see docs/toolchain.md.",
 	}
 	b, err := json.Marshal(schema)
 	if err != nil {
@@ -631,6 +633,9 @@ func previousEnv(old resource.PropertyMap, s spec) []string {
 }
 
 func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
+	if isRemote(urnType(req.GetUrn())) {
+		return p.remoteCheck(req)
+	}
 	if t := urnType(req.GetUrn()); t != tokCommand {
 		return nil, unsupported(t)
 	}
@@ -646,6 +651,9 @@ func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulum
 }
 
 func (p *provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
+	if isRemote(urnType(req.GetUrn())) {
+		return p.remoteDiff(req)
+	}
 	olds, err := unmarshal(req.GetOldInputs())
 	if err != nil {
 		return nil, err
@@ -706,6 +714,9 @@ func (p *provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumir
 }
 
 func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
+	if isRemote(urnType(req.GetUrn())) {
+		return p.remoteCreate(ctx, req)
+	}
 	if t := urnType(req.GetUrn()); t != tokCommand {
 		return nil, unsupported(t)
 	}
@@ -750,6 +761,9 @@ func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 }
 
 func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
+	if isRemote(urnType(req.GetUrn())) {
+		return p.remoteUpdate(ctx, req)
+	}
 	if t := urnType(req.GetUrn()); t != tokCommand {
 		return nil, unsupported(t)
 	}
@@ -795,6 +809,9 @@ func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 }
 
 func (p *provider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
+	if isRemote(urnType(req.GetUrn())) {
+		return p.remoteDelete(ctx, req)
+	}
 	if t := urnType(req.GetUrn()); t != tokCommand {
 		return nil, unsupported(t)
 	}
@@ -815,7 +832,7 @@ func (p *provider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*e
 }
 
 func (p *provider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.ReadResponse, error) {
-	if t := urnType(req.GetUrn()); t != tokCommand {
+	if t := urnType(req.GetUrn()); t != tokCommand && !isRemote(t) {
 		return nil, unsupported(t)
 	}
 	return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
