@@ -5,7 +5,7 @@
  * platform's hosts and converges every role on them (components/deployment.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { artifactProblems } from "./lib/config/artifacts";
+import { deployProblems } from "./lib/config/artifacts";
 import { loadDeployment, type LoadedDeployment } from "./lib/config/load";
 import { ConfigError } from "./lib/config/model";
 import { decodeEngineConfig } from "./lib/config/stack-file";
@@ -18,7 +18,7 @@ function load(): LoadedDeployment {
   const raw = decodeEngineConfig(pulumi.runtime.allConfig());
   try {
     const loaded = loadDeployment(stack, raw.project, source);
-    const missing = artifactProblems(loaded.plan.config);
+    const missing = deployProblems(loaded.plan.config);
     if (missing.length) throw new ConfigError(source, missing);
     return loaded;
   } catch (e) {

@@ -20,6 +20,7 @@ import { isLocalArtifact, roleSteps, stagedPath, type ArtifactSource, type StepP
 import { searchIndexTarget } from "../lib/dhis2/search-indexes";
 import { ConvergedHost, type HostStep } from "./converged-host";
 import type { Host } from "./host";
+import { ExistingPlatform } from "./existing";
 import { LocalLxdPlatform } from "./local-lxd";
 import { GeneratedSecret } from "./secrets";
 import { TrackerSearchIndexes } from "./tracker-search-indexes";
@@ -68,11 +69,20 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     const child = { parent: this };
 
     // --- platform -----------------------------------------------------------------------------
-    if (config.platform !== "local") {
-      throw new pulumi.RunError(`dhis2:platform ${config.platform}: creating its servers is not built yet; \`npm run render -- --stack ${config.stack}\` shows every file it would get`);
+    let hosts: Readonly<Record<string, Host>>;
+    let machines: Readonly<Record<string, pulumi.Resource | undefined>>;
+    let where: pulumi.Output<Record<string, string>>;
+    if (config.platform === "local") {
+      const local = new LocalLxdPlatform(`${name}-lxd`, { plan }, child);
+      [hosts, machines, where] = [local.hosts, local.machines, local.containers];
+    } else if (config.platform === "existing" && config.isolation === "vm") {
+      const key = config.admin.privateKey?.value;
+      if (!key) throw new pulumi.RunError("dhis2:admin.privateKey: is required to reach the servers over SSH");
+      const existing = new ExistingPlatform(`${name}-servers`, { plan, privateKey: pulumi.secret(key) }, child);
+      [hosts, machines, where] = [existing.hosts, existing.machines, existing.connections];
+    } else {
+      throw new pulumi.RunError(`dhis2:platform ${config.platform} with isolation ${config.isolation}: creating or reaching its servers is not built yet; \`npm run render -- --stack ${config.stack}\` shows every file it would get`);
     }
-    const platform = new LocalLxdPlatform(`${name}-lxd`, { plan }, child);
-    const hosts: Readonly<Record<string, Host>> = platform.hosts;
 
     // --- secrets ------------------------------------------------------------------------------
     const dbPasswords: Record<string, pulumi.Output<string>> = {};
@@ -115,7 +125,7 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
         host: hosts[node]!,
         setup: setupOf(node),
         secretContents: secretContents(node),
-        dependsOn: [platform.machines[node]!],
+        dependsOn: machines[node] ? [machines[node]!] : [],
         ...extra,
       }, child);
 
@@ -159,7 +169,7 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     }
 
     this.urls = pulumi.output(Object.fromEntries(plan.instances.map((i) => [i.config.name, i.config.baseUrl])));
-    this.machines = platform.containers;
+    this.machines = where;
     this.searchIndexes = pulumi.output(searchReports);
     this.credentials = pulumi.secret(pulumi.all([monitoring.value, pulumi.all(dbPasswords)]).apply(([mon, db]) => ({
       monitoring: { user: MONITORING_USER, password: mon, urls: [`https://${config.domain}/munin/`, ...(config.monitoring.glowroot ? plan.instances.map((i) => `https://${config.domain}/glowroot/${i.config.name}/`) : [])] },

@@ -13,6 +13,7 @@ import { Dhis2Deployment } from "../components/deployment";
 import { loadStackFile } from "../lib/config/load";
 import { placeholderSecrets, renderDeployment } from "../lib/render/deployment";
 import * as path from "node:path";
+import { cloudStack, load, SSH_KEY } from "./support/stacks";
 
 const PROJECT = path.resolve(__dirname, "..");
 
@@ -112,8 +113,44 @@ test.serial("Dhis2Deployment on the local stack: a container per role, every ren
 });
 
 test.serial("Dhis2Deployment refuses a platform whose servers it cannot create yet, before creating anything", (t) => {
-  const plan = loadStackFile(PROJECT, "example-existing").plan;
+  const plan = load(cloudStack({ isolation: "vm", cpus: 8, memoryGb: 16 })).plan;
   const before = recorded.length;
-  t.throws(() => new Dhis2Deployment("unit-existing", { plan }), { message: /dhis2:platform existing: creating its servers is not built yet/ });
+  t.throws(() => new Dhis2Deployment("unit-hcloud", { plan }), { message: /dhis2:platform hcloud with isolation vm: creating or reaching its servers is not built yet/ });
   t.is(recorded.filter((r, i) => i >= before && r.type.startsWith("command:")).length, 0);
+});
+
+test.serial("Dhis2Deployment on existing servers: every role over SSH as the admin user, the proxy as the bastion of the others, host keys pinned, the key a secret", async (t) => {
+  const stack = loadStackFile(PROJECT, "example-existing").plan.config;
+  const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ0d3Bvb2xleGFtcGxla2V5Zm9yZG9jc29ubHkx";
+  const raw = load({
+    platform: "existing", isolation: "vm", domain: stack.domain, postgresVersion: 16,
+    instances: [{ name: "production", version: "2.41.3", path: "/" }],
+    servers: {
+      proxy: { address: "196.12.4.10", privateAddress: "10.10.20.2", hostKey },
+      database: { address: "10.10.20.20", user: "ubuntu" },
+      monitor: { address: "10.10.20.30" },
+      instances: { production: { address: "10.10.20.11", port: 2222 } },
+    },
+    tls: { mode: "self-signed" },
+    admin: { sshKeys: [SSH_KEY], allowedCidrs: ["196.12.4.0/24"], privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nS3NT1NEL\n-----END OPENSSH PRIVATE KEY-----\n" },
+    alerts: { recipients: ["ops@example.org"], smtp: { host: "smtp.example.org" } },
+  }, "ke-prod").plan;
+  const d = new Dhis2Deployment("exist", { plan: raw });
+  await settle();
+  const remote = recorded.filter((r) => r.type === "command:remote:Command" && r.name.startsWith("exist-"));
+  const conn = (name: string) => plain<{ host: string; user: string; port: number; hostKey?: string; privateKey: string; proxy?: { host: string; hostKey?: string } }>(remote.find((r) => r.name === name)!.inputs.connection);
+  t.true(remote.length > 40, `${remote.length} remote commands`);
+  for (const r of remote) {
+    t.true(isSecret(r.inputs.connection), `${r.name}: the connection (with the key) is secret`);
+    t.notRegex(JSON.stringify(r.inputs.create), /S3NT1NEL/);
+    t.regex(String(r.inputs.create), /^sudo /);
+  }
+  t.deepEqual({ ...conn("exist-proxy-setup"), privateKey: "" }, { host: "196.12.4.10", user: "dhis2admin", port: 22, hostKey, privateKey: "", dialErrorLimit: 20, perDialTimeout: 15 });
+  t.like(conn("exist-database-setup"), { host: "10.10.20.20", user: "ubuntu", proxy: { host: "196.12.4.10", hostKey } });
+  t.like(conn("exist-production-setup"), { host: "10.10.20.11", port: 2222, proxy: { host: "196.12.4.10" } });
+  t.regex(conn("exist-monitor-setup").privateKey, /S3NT1NEL/);
+  // nothing runs on this machine but the secret generators
+  const local = recorded.filter((r) => r.type === "command:local:Command" && r.name.startsWith("exist-"));
+  t.true(local.every((r) => r.name.endsWith("-generate")), local.map((r) => r.name).join(", "));
+  t.like(await valueOf(d.machines), { proxy: "dhis2admin@196.12.4.10", database: "ubuntu@10.10.20.20 (through 196.12.4.10)" });
 });

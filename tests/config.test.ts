@@ -9,6 +9,7 @@ import test from "ava";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { deployProblems } from "../lib/config/artifacts";
 import { loadDeployment, loadStackFile, type LoadedDeployment } from "../lib/config/load";
 import { ConfigError } from "../lib/config/model";
 import { decodeEngineConfig, readStackFile } from "../lib/config/stack-file";
@@ -224,6 +225,7 @@ const INVALID: readonly InvalidCase[] = [
   { name: "malformed SSH host key", base: "existing", mutate: (c) => { c.servers.proxy.hostKey = "AAAAC3NzaC1lZDI1NTE5"; }, key: "dhis2:servers.proxy.hostKey", says: ["SSH public host key line"] },
   { name: "no SSH keys on a server platform", base: "hcloud", mutate: (c) => { c.admin.sshKeys = []; }, key: "dhis2:admin.sshKeys", says: ["at least one public key"] },
   { name: "no allowed CIDRs on a server platform", base: "hcloud", mutate: (c) => { delete c.admin.allowedCidrs; }, key: "dhis2:admin.allowedCidrs", says: ["at least one CIDR"] },
+  { name: "a private key on the local platform", base: "local", mutate: (c) => { c.admin = { privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" }; }, key: "dhis2:admin.privateKey", says: ["not local"] },
   { name: "uppercase admin user", base: "existing", mutate: (c) => { c.admin.user = "Root"; }, key: "dhis2:admin.user", says: ["Unix user name"] },
 
   // ---- PostgreSQL and monitoring
@@ -458,4 +460,17 @@ test("a stack file rewritten by `pulumi config set` (top-level numbers stored as
   t.is(fromFile.project.postgresVersion, 16);
   // nested values keep their YAML types: a quoted number inside a mapping is still a type error
   t.is((fromFile.project.sizes as { host: { memoryGb: unknown } }).host.memoryGb, "8");
+});
+
+test("deploying needs what validation cannot see: the local files a stack names, and the SSH key for servers", (t) => {
+  const local = load(build("local", (c) => { c.instances[0].war = "/nonexistent/dhis2.war"; })).plan.config;
+  t.deepEqual(deployProblems(local).map((p) => p.key), ["dhis2:instances[0].war"]);
+  t.regex(deployProblems(local)[0]!.message, /does not exist .*an https:\/\/ mirror URL/);
+  const existing = load(build("existing")).plan.config;
+  const [p] = deployProblems(existing);
+  t.is(p!.key, "dhis2:admin.privateKey");
+  t.regex(p!.message, /pulumi config set --secret dhis2:admin\.privateKey/);
+  const withKey = load(build("existing", (c) => { c.admin.privateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----"; })).plan.config;
+  t.deepEqual(deployProblems(withKey), []);
+  t.is(withKey.admin.privateKey?.configKey, "dhis2:admin.privateKey");
 });

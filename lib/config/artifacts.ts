@@ -18,6 +18,21 @@ function check(key: string, path: string | undefined, what: string, problems: Co
   }
 }
 
+/**
+ * What `pulumi up` needs beyond a valid stack: the local files it names, and the private key to
+ * reach servers over SSH. Checked by index.ts before any resource is created.
+ */
+export function deployProblems(config: DeploymentConfig): ConfigProblem[] {
+  const problems = artifactProblems(config);
+  if (config.platform !== "local" && !config.admin.privateKey?.value) {
+    problems.push({
+      key: "dhis2:admin.privateKey",
+      message: `is required to deploy on platform ${config.platform}: the private key (matching one of admin.sshKeys) pulumi connects with; set it with \`pulumi config set --secret dhis2:admin.privateKey -- "$(cat ~/.ssh/id_ed25519)"\``,
+    });
+  }
+  return problems;
+}
+
 export function artifactProblems(config: DeploymentConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   config.instances.forEach((inst, i) => check(`dhis2:instances[${i}].war`, inst.war, `the DHIS2 ${inst.runtime.display} WAR of ${inst.name}`, problems));

@@ -94,6 +94,8 @@ export interface DeploymentConfig {
     readonly user: string;
     readonly sshKeys: readonly string[];
     readonly allowedCidrs: readonly string[];
+    /** Private SSH key the toolkit connects with (servers it does not create itself, and clouds). */
+    readonly privateKey?: SecretRef;
   };
   readonly alerts: {
     readonly recipients: readonly string[];

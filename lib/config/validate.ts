@@ -57,7 +57,7 @@ const key = (path: readonly PropertyKey[]): string => {
   return out;
 };
 
-const SECRET_KEYS = /password|token|secret/i;
+const SECRET_KEYS = /password|token|secret|privateKey/i;
 function shown(path: readonly PropertyKey[], value: unknown): unknown {
   if (path.some((p) => typeof p === "string" && SECRET_KEYS.test(p))) return value === undefined ? undefined : "(secret hidden)";
   if (typeof value === "object" && value !== null) {
@@ -308,6 +308,7 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
   const allowedCidrs = c.admin?.allowedCidrs ?? [];
   if (!isLocal && sshKeys.length === 0) problem(["admin", "sshKeys"], `needs at least one public key for platform ${platform}: servers accept SSH keys only, no passwords`);
   if (!isLocal && allowedCidrs.length === 0) problem(["admin", "allowedCidrs"], `needs at least one CIDR for platform ${platform}: SSH is open only to these networks (e.g. the ministry's office range)`);
+  if (isLocal && c.admin?.privateKey !== undefined) problem(["admin", "privateKey"], "applies to platforms that reach servers over SSH (existing, hcloud, aws), not local");
   allowedCidrs.forEach((cidr, i) => {
     if (/\/0$/.test(cidr)) problem(["admin", "allowedCidrs", i], "would open SSH to the whole internet: list the networks administrators connect from", cidr);
   });
@@ -358,7 +359,13 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
       },
       instances,
       tls: { mode: tlsMode, email: tlsEmail, certificateFile: c.tls?.certificateFile, keyFile: c.tls?.keyFile },
-      admin: { user: c.admin?.user ?? DEFAULTS.adminUser, sshKeys, allowedCidrs },
+      admin: {
+        user: c.admin?.user ?? DEFAULTS.adminUser,
+        sshKeys,
+        allowedCidrs,
+        privateKey: c.admin?.privateKey === undefined ? undefined
+          : { configKey: `${NAMESPACE}:admin.privateKey`, value: typeof c.admin.privateKey === "string" ? c.admin.privateKey : undefined },
+      },
       alerts: {
         recipients,
         from: c.alerts?.from ?? `dhis2-alerts@${domain}`,

@@ -15,6 +15,8 @@
  *   g. the hardware-upgrade review: more memory for the database, `pulumi preview --diff` shows
  *      the retuned settings and the new limit and no replacement; `pulumi up`; SHOW; rows kept
  *   h. `pulumi destroy --exclude-protected` removes everything but the protected data
+ *   i. platform existing: containers with sshd stand in for a data centre's servers; the same
+ *      roles over SSH through the proxy as bastion, with pinned host keys; connection checks
  * Traffic goes only to loopback and to the containers this run creates.
  * Prerequisites (LXD, toolchain, JDK) come from scripts/e2e.sh.
  */
@@ -64,15 +66,15 @@ function run(cmd: string, args: readonly string[], opts: { input?: string; timeo
 
 let pulumiEnv: NodeJS.ProcessEnv = process.env;
 
-async function pulumi(args: readonly string[], timeoutMs = 40 * 60_000): Promise<Run> {
-  const r = await run("pulumi", [...args, "--stack", STACK, "--non-interactive"], { env: pulumiEnv, timeoutMs });
+async function pulumi(args: readonly string[], timeoutMs = 40 * 60_000, stack = STACK, input?: string): Promise<Run> {
+  const r = await run("pulumi", [...args, "--stack", stack, "--non-interactive"], { env: pulumiEnv, timeoutMs, input });
   fs.appendFileSync(path.join(WORK, "pulumi.log"), `\n$ pulumi ${args.join(" ")}  (exit ${r.code}, ${(r.ms / 1000).toFixed(1)} s)\n${r.stdout}\n${r.stderr}\n`);
   return r;
 }
 
 /** A command in a container of this run, as root. */
-function inContainer(node: string, script: string, timeoutMs = 60_000): Promise<Run> {
-  return run("lxc", ["exec", containerName(STACK, node), "--", "bash", "-c", script], { timeoutMs });
+function inContainer(node: string, script: string, timeoutMs = 60_000, container = containerName(STACK, node)): Promise<Run> {
+  return run("lxc", ["exec", container, "--", "bash", "-c", script], { timeoutMs });
 }
 
 function curl(args: readonly string[]): Promise<Run> {
@@ -163,8 +165,8 @@ function setDatabaseMemory(gb: number): void {
 // ------------------------------------------------------------------------------------------------
 // checks
 
-async function timedUp(what: string, extra: string[] = []): Promise<Run> {
-  const r = await pulumi(["up", "--yes", "--skip-preview", ...extra]);
+async function timedUp(what: string, extra: string[] = [], stack = STACK): Promise<Run> {
+  const r = await pulumi(["up", "--yes", "--skip-preview", ...extra], 40 * 60_000, stack);
   timings.push({ what, seconds: r.ms / 1000 });
   return r;
 }
@@ -185,22 +187,22 @@ async function waitForPing(paths: readonly string[], timeoutMs: number): Promise
   return { ok: true, detail: "" };
 }
 
-async function outputs(): Promise<Record<string, unknown>> {
-  const r = await pulumi(["stack", "output", "--json", "--show-secrets"]);
+async function outputs(stack = STACK): Promise<Record<string, unknown>> {
+  const r = await pulumi(["stack", "output", "--json", "--show-secrets"], 60_000, stack);
   assert(r.code === 0, `stack output failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }
 
-async function showSettings(names: readonly string[]): Promise<Record<string, string>> {
+async function showSettings(names: readonly string[], container = containerName(STACK, "database")): Promise<Record<string, string>> {
   const sql = names.map((n) => `SELECT '${n}', current_setting('${n}');`).join("\n");
-  const r = await inContainer("database", `runuser -u postgres -- psql -X -qAt -F '|' <<'SQL'\n${sql}\nSQL`);
+  const r = await run("lxc", ["exec", container, "--", "bash", "-c", `runuser -u postgres -- psql -X -qAt -F '|' <<'SQL'\n${sql}\nSQL`], { timeoutMs: 60_000 });
   assert(r.code === 0, `psql failed: ${r.stderr}`);
   return Object.fromEntries(r.stdout.trim().split("\n").map((l) => l.split("|") as [string, string]));
 }
 
-async function compareSettings(): Promise<string> {
-  const plan = (await outputs()).postgresSettings as Record<string, string>;
-  const shown = await showSettings(Object.keys(plan));
+async function compareSettings(stack = STACK, container = containerName(STACK, "database")): Promise<string> {
+  const plan = (await outputs(stack)).postgresSettings as Record<string, string>;
+  const shown = await showSettings(Object.keys(plan), container);
   const differ = Object.entries(plan).filter(([k, v]) => shown[k] !== String(v)).map(([k, v]) => `${k}: plan ${v}, SHOW ${shown[k]}`);
   assert(differ.length === 0, differ.join("; "));
   return `${Object.keys(plan).length} settings equal SHOW (shared_buffers ${shown.shared_buffers}, work_mem ${shown.work_mem}, max_connections ${shown.max_connections})`;
@@ -209,7 +211,7 @@ async function compareSettings(): Promise<string> {
 interface Flow { from: string; to: string; port: number; allowed: boolean; why: string }
 
 /** Can `from` (a node, or "host" for the LXD host) open a TCP connection to `to`:port? */
-async function connects(from: string, address: string, port: number): Promise<boolean> {
+async function connects(from: string, address: string, port: number, container = from === "host" ? "" : containerName(STACK, from)): Promise<boolean> {
   if (from === "host") {
     return new Promise((resolve) => {
       const s = net.connect({ host: address, port, timeout: 3000 });
@@ -218,7 +220,7 @@ async function connects(from: string, address: string, port: number): Promise<bo
       s.once("error", () => resolve(false));
     });
   }
-  const r = await inContainer(from, `timeout 3 bash -c 'exec 3<>/dev/tcp/${address}/${port}'`, 10_000);
+  const r = await inContainer(from, `timeout 3 bash -c 'exec 3<>/dev/tcp/${address}/${port}'`, 10_000, container);
   return r.code === 0;
 }
 
@@ -283,6 +285,7 @@ async function main(): Promise<number> {
   };
 
   await cleanSlate();
+  await cleanExisting();
   const artifacts = await buildStandIns();
   writeStackFile(artifacts);
   const plan = loadStackFile(ROOT, STACK).plan;
@@ -465,10 +468,166 @@ async function main(): Promise<number> {
       assert(kept.every((x) => x.protect), `unprotected resources left: ${kept.filter((x) => !x.protect).map((x) => x.urn).join(", ")}`);
       return `kept: volume ${LXD.pool}/${databaseVolumeName(STACK)} and ${kept.length} protected resources (the data volume, the encryption passwords)`;
     });
+
+    // i. existing servers over SSH -----------------------------------------------------------------
+    await existingServersPhase(artifacts, sink).catch((e: Error) => { record("i", "existing servers over SSH", false, e.stack ?? e.message); });
   } finally {
     await sink.close();
   }
   return summary(sink);
+}
+
+
+// ------------------------------------------------------------------------------------------------
+// (i) platform existing: LXD containers running sshd stand in for a data centre's servers
+
+const EXISTING = "e2e-existing";
+const EXISTING_FILE = path.join(ROOT, "stacks", `Pulumi.${EXISTING}.yaml`);
+/** The "servers": plain containers this test creates, with sshd, an admin user and sudo. */
+const SERVERS = { proxy: "10.231.20.2", production: "10.231.20.11", database: "10.231.20.20", monitor: "10.231.20.30" } as const;
+const serverName = (role: string) => `dhis2-e2ex-${role}`;
+
+async function removeServers(): Promise<void> {
+  for (const role of Object.keys(SERVERS)) await run("lxc", ["delete", "--force", serverName(role)]);
+}
+
+/** Start the servers: sshd, the admin user with the test's key, sudo without password. */
+async function makeServers(publicKey: string): Promise<Record<string, string>> {
+  const hostKeys: Record<string, string> = {};
+  await removeServers();
+  await Promise.all(Object.entries(SERVERS).map(async ([role, address]) => {
+    const name = serverName(role);
+    for (const args of [["init", LXD.image, name, "--profile", LXD.profile], ["config", "device", "override", name, "eth0", `ipv4.address=${address}`], ["start", name]]) {
+      const r = await run("lxc", args);
+      if (r.code !== 0) throw new Error(`lxc ${args.join(" ")}: ${r.stderr}`);
+    }
+    const script = [
+      "set -e",
+      "for i in $(seq 60); do ip -4 route show default | grep -q . && break; sleep 1; done",
+      "export DEBIAN_FRONTEND=noninteractive",
+      "apt-get -qq update && apt-get -qq install -y --no-install-recommends openssh-server sudo >/dev/null",
+      "id dhis2admin >/dev/null 2>&1 || adduser --quiet --disabled-password --gecos '' dhis2admin",
+      "install -d -m 0700 -o dhis2admin -g dhis2admin /home/dhis2admin/.ssh",
+      `printf '%s\\n' '${publicKey}' >/home/dhis2admin/.ssh/authorized_keys`,
+      "chown dhis2admin: /home/dhis2admin/.ssh/authorized_keys && chmod 0600 /home/dhis2admin/.ssh/authorized_keys",
+      "echo 'dhis2admin ALL=(ALL) NOPASSWD:ALL' >/etc/sudoers.d/dhis2admin && chmod 0440 /etc/sudoers.d/dhis2admin",
+      "printf 'PasswordAuthentication no\\nPermitRootLogin no\\n' >/etc/ssh/sshd_config.d/50-e2e.conf",
+      "systemctl restart ssh",
+      "cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub",
+    ].join("\n");
+    const r = await run("lxc", ["exec", name, "--", "bash", "-c", script], { timeoutMs: 300_000 });
+    if (r.code !== 0) throw new Error(`${name}: ${r.stderr}`);
+    hostKeys[role] = r.stdout.trim().split("\n").pop()!;
+  }));
+  return hostKeys;
+}
+
+function writeExistingStack(artifacts: { war: string; glowroot: string }, publicKey: string, hostKeys: Record<string, string>): void {
+  const server = (role: keyof typeof SERVERS) => ({ address: SERVERS[role], hostKey: hostKeys[role] });
+  const config = {
+    "dhis2:platform": "existing",
+    "dhis2:isolation": "vm",
+    "dhis2:domain": DOMAIN,
+    "dhis2:postgresVersion": 15,
+    "dhis2:network": { cidr: "10.231.20.0/24" },
+    "dhis2:sizes": {
+      database: { cpus: 2, memoryGb: 4 }, instance: { cpus: 2, memoryGb: 3 }, proxy: { cpus: 1, memoryGb: 1 }, monitor: { cpus: 1, memoryGb: 1 },
+    },
+    "dhis2:instances": [{ name: "production", version: "2.42.1", path: "/", war: artifacts.war, trackerSearch: { attributes: ["w75KJ2mc4zz"] } }],
+    "dhis2:servers": { proxy: server("proxy"), database: server("database"), monitor: server("monitor"), instances: { production: server("production") } },
+    "dhis2:tls": { mode: "self-signed" },
+    "dhis2:admin": { user: "dhis2admin", sshKeys: [publicKey], allowedCidrs: ["10.231.20.1/32"] },
+    "dhis2:monitoring": { glowrootArchive: artifacts.glowroot },
+    "dhis2:alerts": { recipients: ["alerts@dhis2.local"], from: "dhis2-alerts@dhis2.local", smtp: { host: "10.231.20.1", port: 2525, security: "none" } },
+  };
+  const doc = parseDocument("config: {}\n");
+  doc.commentBefore = " Written by tests/e2e/local.ts: LXD containers with sshd as existing servers, with the test's STAND-INS.";
+  doc.set("config", doc.createNode(config));
+  fs.writeFileSync(EXISTING_FILE, doc.toString());
+}
+
+async function existingServersPhase(artifacts: { war: string; glowroot: string }, sink: SmtpSink): Promise<void> {
+  const keyFile = path.join(WORK, "id_ed25519");
+  fs.rmSync(keyFile, { force: true });
+  fs.rmSync(`${keyFile}.pub`, { force: true });
+  const kg = await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "dhis2-e2e", "-f", keyFile]);
+  assert(kg.code === 0, `ssh-keygen: ${kg.stderr}`);
+  const publicKey = fs.readFileSync(`${keyFile}.pub`, "utf8").trim();
+  const hostKeys = await makeServers(publicKey);
+  writeExistingStack(artifacts, publicKey, hostKeys);
+  const init = await pulumi(["stack", "init", "--secrets-provider", "passphrase"], 60_000, EXISTING);
+  assert(init.code === 0, `stack init: ${init.stderr}`);
+  // the private key goes in as a secret, on stdin (never in a process argument)
+  const set = await pulumi(["config", "set", "--secret", "dhis2:admin.privateKey"], 60_000, EXISTING, fs.readFileSync(keyFile, "utf8"));
+  assert(set.code === 0, `config set: ${set.stderr}`);
+  const stackText = fs.readFileSync(EXISTING_FILE, "utf8");
+  assert(!stackText.includes("PRIVATE KEY"), "the private key is in the stack file in plain text");
+
+  const up = await timedUp("pulumi up on existing servers over SSH (4 servers)", [], EXISTING);
+  if (!record("i", "pulumi up converges existing servers over SSH, through the proxy as bastion, host keys pinned", up.code === 0,
+    up.code === 0 ? `${(up.ms / 1000).toFixed(0)} s` : tail(up.stdout + up.stderr, 40))) return;
+  const via = (p: string) => ["-k", "--max-time", "20", "--resolve", `${DOMAIN}:443:${SERVERS.proxy}`, `https://${DOMAIN}${p}`];
+  await check("i", "https on the proxy server reaches the instance; it is connected to PostgreSQL with dhis.conf's login over TLS", async () => {
+    let info = "";
+    for (let i = 0; i < 60 && !info.includes("databaseInfo"); i++) {
+      info = (await run("curl", ["-sS", ...via("/api/system/info")], { timeoutMs: 30_000 })).stdout;
+      if (!info.includes("databaseInfo")) await new Promise((r) => setTimeout(r, 3000));
+    }
+    const db = (JSON.parse(info) as { databaseInfo: { user: string; name: string; ssl: boolean; serverAddress: string } }).databaseInfo;
+    const conf = await run("lxc", ["exec", serverName("production"), "--", "grep", "^connection.username", PATHS.dhis2Home + "/dhis.conf"]);
+    assert(conf.stdout.trim() === `connection.username = ${db.user}`, `dhis.conf: ${conf.stdout.trim()}, connected as ${db.user}`);
+    assert(db.name === "dhis2_production" && db.ssl && db.serverAddress === SERVERS.database, JSON.stringify(db));
+    return `user ${db.user}, database ${db.name}, TLS, server ${db.serverAddress}`;
+  });
+  await check("i", "PostgreSQL on the database server: SHOW equals the plan; postgis, pg_trgm, btree_gin and the search index exist", async () => {
+    const detail = await compareSettings(EXISTING, serverName("database"));
+    const r = await run("lxc", ["exec", serverName("database"), "--", "bash", "-c",
+      `runuser -u postgres -- psql -X -qAt -d dhis2_production -c "SELECT (SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension WHERE extname IN ('postgis','pg_trgm','btree_gin')) || ' ' || (SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'in_toolkit_teav_trgm_%')"`]);
+    assert(r.stdout.trim() === "btree_gin,pg_trgm,postgis 1", r.stdout + r.stderr);
+    return detail;
+  });
+  await check("i", "SSH only to the proxy from the admin network, to the others only through the proxy; the database only from the instance", async () => {
+    const flows: [string, string, number, boolean][] = [
+      ["host", SERVERS.proxy, 22, true],
+      ["host", SERVERS.database, 22, false],
+      ["host", SERVERS.production, 22, false],
+      ["proxy", SERVERS.database, 22, true],
+      ["production", SERVERS.database, 5432, true],
+      ["host", SERVERS.database, 5432, false],
+      ["proxy", SERVERS.database, 5432, false],
+      ["proxy", SERVERS.production, PORTS.tomcat, true],
+      ["host", SERVERS.production, PORTS.tomcat, false],
+    ];
+    const wrong: string[] = [];
+    for (const [from, to, port, allowed] of flows) {
+      const ok = await connects(from, to, port, from === "host" ? "" : serverName(from));
+      if (ok !== allowed) wrong.push(`${from} → ${to}:${port} ${ok ? "connects" : "blocked"}, expected ${allowed ? "allowed" : "forbidden"}`);
+    }
+    assert(wrong.length === 0, wrong.join("; "));
+    return `${flows.length} flows as the plan says`;
+  });
+  await check("i", "an alert from the monitor server reaches the SMTP sink", async () => {
+    const before = sink.messages.length;
+    const r = await run("lxc", ["exec", serverName("monitor"), "--", PATHS.alertTest]);
+    assert(r.code === 0, r.stderr);
+    const got = await sink.waitFor((m) => m.data.includes(`[DHIS2 ${EXISTING}] TEST`), 90_000, before);
+    assert(got, "nothing arrived in 90 s");
+    return `via ${got.peer}`;
+  });
+  await check("i", "a second pulumi preview over SSH changes nothing", async () => {
+    const r = await pulumi(["preview", "--expect-no-changes"], 10 * 60_000, EXISTING);
+    assert(r.code === 0, tail(r.stdout + r.stderr));
+  });
+}
+
+async function cleanExisting(): Promise<void> {
+  const stacks = await run("pulumi", ["stack", "ls", "--json"], { env: pulumiEnv });
+  if (stacks.code === 0 && (JSON.parse(stacks.stdout || "[]") as { name: string }[]).some((x) => x.name === EXISTING)) {
+    await pulumi(["state", "unprotect", "--all", "--yes"], 60_000, EXISTING);
+    await pulumi(["stack", "rm", "--yes", "--force"], 60_000, EXISTING);
+  }
+  await removeServers();
+  fs.rmSync(EXISTING_FILE, { force: true });
 }
 
 function summary(_sink: SmtpSink): number {
@@ -487,6 +646,7 @@ async function cleanup(): Promise<void> {
     return;
   }
   await cleanSlate().catch((e: Error) => console.error(`cleanup: ${e.message}`));
+  await cleanExisting().catch((e: Error) => console.error(`cleanup: ${e.message}`));
 }
 
 main()
