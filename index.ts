@@ -39,6 +39,8 @@ export const urls = deployment.urls;
 export const credentials = deployment.credentials;
 /** Where each role runs. */
 export const machines = deployment.machines;
+/** The public IPv4 to point the DNS names at (hcloud, aws); empty on local and existing servers. */
+export const publicAddress = deployment.publicAddress;
 /** What the tracker search index step did, per instance. */
 export const searchIndexes = deployment.searchIndexes;
 /** Where each role runs and what it gets. */

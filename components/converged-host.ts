@@ -35,6 +35,8 @@ export interface ConvergedHostArgs {
   readonly setup: HostSetup;
   /** Real contents of the files marked secret, by path (the setup holds placeholders). */
   readonly secretContents?: Readonly<Record<string, pulumi.Input<string>>>;
+  /** Steps before the set-up (e.g. mounting the data volume where the packages will put data). Default: none. */
+  readonly bootstrap?: readonly HostStep[];
   /** Steps after the set-up, before the files are written (e.g. certificates). Default: none. */
   readonly prepare?: readonly HostStep[];
   /** Steps after the files, before the services start (e.g. the WAR). Default: none. */
@@ -77,7 +79,8 @@ export class ConvergedHost extends pulumi.ComponentResource {
       return last;
     };
 
-    const base = host.command(`${name}-setup`, { create: RUN_SCRIPT, stdin: setup.setupScript }, { ...child, dependsOn: args.dependsOn });
+    const bootstrapped = chain(args.bootstrap, args.dependsOn ?? []);
+    const base = host.command(`${name}-setup`, { create: RUN_SCRIPT, stdin: setup.setupScript }, { ...child, dependsOn: bootstrapped });
     const prepared = chain(args.prepare, [base]);
     const fileCommands = setup.files.map((f) => {
       const content = f.secret ? args.secretContents?.[f.path] : f.content;

@@ -18,10 +18,13 @@ import { hostSetups, type HostSetup } from "../lib/render/converge";
 import { placeholderSecrets, renderDeployment, type DeploymentSecrets } from "../lib/render/deployment";
 import { isLocalArtifact, roleSteps, stagedPath, type ArtifactSource, type StepPhase } from "../lib/render/role-steps";
 import { searchIndexTarget } from "../lib/dhis2/search-indexes";
-import { ConvergedHost, type HostStep } from "./converged-host";
-import type { Host } from "./host";
+import { ConvergedHost, RUN_SCRIPT, type HostStep } from "./converged-host";
+import { SshHost, type Host } from "./host";
+import { AwsPlatform, HcloudPlatform } from "./cloud";
+import { planCloud } from "../lib/platform/cloud";
+import * as path from "node:path";
 import { ExistingPlatform } from "./existing";
-import { LocalLxdPlatform } from "./local-lxd";
+import { LxdPlatform } from "./lxd";
 import { GeneratedSecret } from "./secrets";
 import { TrackerSearchIndexes } from "./tracker-search-indexes";
 
@@ -61,6 +64,8 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
   public readonly machines: pulumi.Output<Record<string, string>>;
   /** What the tracker search index step reported, per instance. */
   public readonly searchIndexes: pulumi.Output<Record<string, string>>;
+  /** The public IPv4 to point the DNS names at (clouds); empty elsewhere. */
+  public readonly publicAddress: pulumi.Output<string>;
 
   constructor(name: string, args: Dhis2DeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dhis2:index:Deployment", name, {}, opts);
@@ -69,20 +74,8 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     const child = { parent: this };
 
     // --- platform -----------------------------------------------------------------------------
-    let hosts: Readonly<Record<string, Host>>;
-    let machines: Readonly<Record<string, pulumi.Resource | undefined>>;
-    let where: pulumi.Output<Record<string, string>>;
-    if (config.platform === "local") {
-      const local = new LocalLxdPlatform(`${name}-lxd`, { plan }, child);
-      [hosts, machines, where] = [local.hosts, local.machines, local.containers];
-    } else if (config.platform === "existing" && config.isolation === "vm") {
-      const key = config.admin.privateKey?.value;
-      if (!key) throw new pulumi.RunError("dhis2:admin.privateKey: is required to reach the servers over SSH");
-      const existing = new ExistingPlatform(`${name}-servers`, { plan, privateKey: pulumi.secret(key) }, child);
-      [hosts, machines, where] = [existing.hosts, existing.machines, existing.connections];
-    } else {
-      throw new pulumi.RunError(`dhis2:platform ${config.platform} with isolation ${config.isolation}: creating or reaching its servers is not built yet; \`npm run render -- --stack ${config.stack}\` shows every file it would get`);
-    }
+    const platform = this.platform(name, plan);
+    const { hosts, machines } = platform;
 
     // --- secrets ------------------------------------------------------------------------------
     const dbPasswords: Record<string, pulumi.Output<string>> = {};
@@ -126,6 +119,7 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
         setup: setupOf(node),
         secretContents: secretContents(node),
         dependsOn: machines[node] ? [machines[node]!] : [],
+        bootstrap: platform.bootstrap[node],
         ...extra,
       }, child);
 
@@ -169,12 +163,65 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     }
 
     this.urls = pulumi.output(Object.fromEntries(plan.instances.map((i) => [i.config.name, i.config.baseUrl])));
-    this.machines = where;
+    this.machines = platform.where;
+    this.publicAddress = platform.publicAddress;
     this.searchIndexes = pulumi.output(searchReports);
     this.credentials = pulumi.secret(pulumi.all([monitoring.value, pulumi.all(dbPasswords)]).apply(([mon, db]) => ({
       monitoring: { user: MONITORING_USER, password: mon, urls: [`https://${config.domain}/munin/`, ...(config.monitoring.glowroot ? plan.instances.map((i) => `https://${config.domain}/glowroot/${i.config.name}/`) : [])] },
       databases: Object.fromEntries(plan.instances.map((i) => [i.config.name, { database: i.database, user: i.databaseUser, password: db[i.config.name] }])),
     })));
-    this.registerOutputs({ urls: this.urls, machines: this.machines, credentials: this.credentials, searchIndexes: this.searchIndexes });
+    this.registerOutputs({ urls: this.urls, machines: this.machines, credentials: this.credentials, searchIndexes: this.searchIndexes, publicAddress: this.publicAddress });
   }
+
+  /** The platform's hosts: containers on this machine, existing servers, or cloud servers. */
+  private platform(name: string, plan: Plan): PlatformHosts {
+    const { config } = plan;
+    const child = { parent: this };
+    if (config.platform === "local") {
+      const local = new LxdPlatform(`${name}-lxd`, { plan }, child);
+      return { hosts: local.hosts, machines: local.machines, bootstrap: {}, where: local.containers, publicAddress: pulumi.output("") };
+    }
+    const key = config.admin.privateKey?.value;
+    if (!key) throw new pulumi.RunError("dhis2:admin.privateKey: is required to reach the servers over SSH");
+    const privateKey = pulumi.secret(key);
+    if (config.platform === "existing") {
+      if (config.isolation === "vm") {
+        const existing = new ExistingPlatform(`${name}-servers`, { plan, privateKey }, child);
+        return { hosts: existing.hosts, machines: existing.machines, bootstrap: {}, where: existing.connections, publicAddress: pulumi.output("") };
+      }
+      const s = config.servers!.host!;
+      const host = new SshHost("host", { host: s.address, user: s.user ?? config.admin.user, port: s.port, privateKey, hostKey: s.hostKey });
+      return this.lxdServer(name, plan, host, undefined, [], pulumi.output(s.address));
+    }
+    const cloud = planCloud(plan).cloud!;
+    const Platform = config.platform === "hcloud" ? HcloudPlatform : AwsPlatform;
+    const p = new Platform(`${name}-${config.platform}`, { plan, cloud, privateKey }, child);
+    if (config.isolation === "vm") {
+      return { hosts: p.hosts, machines: p.machines, bootstrap: p.bootstrap, where: pulumi.output(Object.fromEntries(cloud.servers.map((x) => [x.name, `${x.choice.type.name} ${x.privateAddress}`]))), publicAddress: p.publicAddress };
+    }
+    return this.lxdServer(name, plan, p.hosts.host!, p.machines.host, p.bootstrap.host ?? [], p.publicAddress);
+  }
+
+  /** Isolation lxd on a server of its own: its firewall and LXD first, then the containers. */
+  private lxdServer(name: string, plan: Plan, server: Host, machine: pulumi.Resource | undefined, bootstrap: HostStep[], publicAddress: pulumi.Output<string>): PlatformHosts {
+    const child = { parent: this };
+    const structure = renderDeployment(plan, placeholderSecrets(plan));
+    const setup = hostSetups(plan, structure).find((h) => h.role === "lxd-host")!;
+    const host = new ConvergedHost(`${name}-host`, { host: server, setup, bootstrap, dependsOn: machine ? [machine] : [] }, child);
+    const lxd = server.command(`${name}-lxd-setup`, {
+      create: RUN_SCRIPT,
+      stdin: fs.readFileSync(path.join(__dirname, "..", "scripts", "lxd-setup.sh"), "utf8"),
+      environment: { DHIS2_LXD_CIDR: plan.config.networkCidr, DHIS2_CACHE_DIR: "/var/cache/dhis2-toolkit" },
+    }, { ...child, dependsOn: [host.ready] });
+    const platform = new LxdPlatform(`${name}-lxd`, { plan, lxdHost: server, dependsOn: [lxd] }, child);
+    return { hosts: platform.hosts, machines: platform.machines, bootstrap: {}, where: platform.containers, publicAddress };
+  }
+}
+
+interface PlatformHosts {
+  readonly hosts: Readonly<Record<string, Host>>;
+  readonly machines: Readonly<Record<string, pulumi.Resource | undefined>>;
+  readonly bootstrap: Readonly<Record<string, HostStep[]>>;
+  readonly where: pulumi.Output<Record<string, string>>;
+  readonly publicAddress: pulumi.Output<string>;
 }

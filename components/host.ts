@@ -69,33 +69,39 @@ export class LocalHost implements Host {
 }
 
 export class LxdContainerHost implements Host {
-  /** @param container LXD container name, e.g. "dhis2-database". */
-  constructor(readonly name: string, readonly container: string) {}
-  command(name: string, args: HostCommandArgs, opts?: pulumi.CustomResourceOptions): command.local.Command {
+  /**
+   * @param container LXD container name, e.g. "dhis2-local-database".
+   * @param lxdHost   the machine running LXD: this machine (default) or a server over SSH.
+   */
+  constructor(readonly name: string, readonly container: string, readonly lxdHost: Host = new LocalHost("lxd-host")) {}
+  command(name: string, args: HostCommandArgs, opts?: pulumi.CustomResourceOptions): HostCommand {
     const env = pulumi.output(args.environment ?? {}).apply((e) =>
       Object.entries(e).map(([k, v]) => `--env ${shellQuote(`${k}=${v}`)}`).join(" "));
     const inContainer = (cmd: pulumi.Input<string> | undefined) => cmd === undefined ? undefined :
       pulumi.all([cmd, env]).apply(([c, e]) =>
         ["lxc exec", shellQuote(this.container), e, "-- /bin/sh -c", shellQuote(c)].filter(Boolean).join(" "));
-    return new command.local.Command(name, {
+    return this.lxdHost.command(name, {
       create: inContainer(args.create)!,
       update: inContainer(args.update),
       // the container may be gone already (deleted with the deployment): nothing left to undo then
       delete: args.delete === undefined ? undefined : pulumi.all([inContainer(args.delete)!]).apply(([d]) =>
         `if lxc info ${shellQuote(this.container)} >/dev/null 2>&1; then ${d}; fi`),
       stdin: args.stdin,
-      triggers: args.triggers as pulumi.Input<unknown[]> | undefined,
-      interpreter: ["/bin/sh", "-c"],
-      logging: args.quiet ? "none" : "stdoutAndStderr",
+      triggers: args.triggers,
+      quiet: args.quiet,
     }, opts);
   }
-  copyFile(name: string, localPath: string, remotePath: string, fingerprint: string, opts?: pulumi.CustomResourceOptions): command.local.Command {
+  copyFile(name: string, localPath: string, remotePath: string, fingerprint: string, opts?: pulumi.CustomResourceOptions): HostCommand {
     const dir = remotePath.slice(0, remotePath.lastIndexOf("/")) || "/";
     const c = shellQuote(this.container);
-    return new command.local.Command(name, {
-      create: `lxc exec ${c} -- mkdir -p ${shellQuote(dir)} && lxc file push --mode 0600 --uid 0 --gid 0 ${shellQuote(localPath)} ${shellQuote(`${this.container}${remotePath}`)} # ${fingerprint}`,
-      interpreter: ["/bin/sh", "-c"],
-    }, opts);
+    const push = (from: string) => `lxc exec ${c} -- mkdir -p ${shellQuote(dir)} && lxc file push --mode 0600 --uid 0 --gid 0 ${shellQuote(from)} ${shellQuote(`${this.container}${remotePath}`)}`;
+    if (this.lxdHost instanceof LocalHost) {
+      return this.lxdHost.command(name, { create: `${push(localPath)} # ${fingerprint}` }, opts);
+    }
+    // onto the LXD host first, then into the container
+    const staged = `/var/lib/dhis2-toolkit/incoming/${this.container}-${name}`;
+    const copied = this.lxdHost.copyFile(`${name}-to-host`, localPath, staged, fingerprint, opts);
+    return this.lxdHost.command(name, { create: `${push(staged)} && rm -f ${shellQuote(staged)} # ${fingerprint}` }, { ...opts, dependsOn: [copied] });
   }
 }
 

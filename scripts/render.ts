@@ -13,7 +13,8 @@ import { hostSetups } from "../lib/render/converge";
 import { placeholderSecrets, renderDeployment } from "../lib/render/deployment";
 import { databaseVolumeScript, lxdContainers } from "../lib/render/lxd";
 import { previewArtifact, roleSteps, type StepPhase } from "../lib/render/role-steps";
-import { tuningReport } from "../lib/render/report";
+import { cloudReport, tuningReport } from "../lib/render/report";
+import { planCloud } from "../lib/platform/cloud";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 
@@ -81,6 +82,8 @@ function main(): number {
     console.log("");
   }
   console.log(tuningReport(loaded.plan));
+  const cloud = planCloud(plan).cloud;
+  if (cloud) console.log(`\nCloud servers\n\n${cloudReport(cloud)}`);
   return 0;
 }
 

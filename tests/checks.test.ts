@@ -57,7 +57,7 @@ async function certificateFiles(plan: Plan): Promise<RenderedFile[]> {
   const cert = await testCertificate();
   const names = new Set([plan.config.domain, ...plan.instances.map((i) => i.config.hostname)]);
   return [...names].flatMap((n) => {
-    const p = certificatePaths(plan, n);
+    const p = certificatePaths(n);
     return [
       { path: p.certificate, content: cert.certPem, mode: "0644", owner: "root", group: "root" },
       { path: p.key, content: cert.keyPem, mode: "0600", owner: "root", group: "root" },

@@ -13,6 +13,7 @@ import { tuningReport } from "../lib/render/report";
 import { hostSetups } from "../lib/render/converge";
 import { databaseVolumeScript, lxdContainers } from "../lib/render/lxd";
 import { previewArtifact, roleSteps } from "../lib/render/role-steps";
+import { dataVolumeScript, planCloud } from "../lib/platform/cloud";
 import { replaceGenerated, sizingDocSection } from "../lib/render/sizing-doc";
 import { cloudStack, load, SSH_KEY } from "./support/stacks";
 
@@ -58,6 +59,8 @@ test("every template under templates/ is used by some stack", (t) => {
     // what the components run besides the files: set-up, role steps, LXD objects
     for (const setup of hostSetups(plan, hosts)) roleSteps(plan, setup.host, { artifact: previewArtifact, databasePasswords: sentinelSecrets(plan).databasePasswords });
     if (plan.config.platform === "local") { lxdContainers(plan); databaseVolumeScript(plan); }
+    const cloud = planCloud(plan).cloud;
+    for (const server of cloud?.servers.filter((x) => x.volume) ?? []) dataVolumeScript(plan, server, cloud!.cloud, "12345");
   }
   t.deepEqual(listTemplates().filter((n) => !renderedTemplates().includes(n)), []);
 });

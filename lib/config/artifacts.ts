@@ -27,7 +27,7 @@ export function deployProblems(config: DeploymentConfig): ConfigProblem[] {
   if (config.platform !== "local" && !config.admin.privateKey?.value) {
     problems.push({
       key: "dhis2:admin.privateKey",
-      message: `is required to deploy on platform ${config.platform}: the private key (matching one of admin.sshKeys) pulumi connects with; set it with \`pulumi config set --secret dhis2:admin.privateKey -- "$(cat ~/.ssh/id_ed25519)"\``,
+      message: `is required to deploy on platform ${config.platform}: the private key (matching one of admin.sshKeys) pulumi connects with; set it with \`pulumi config set --path --secret dhis2:admin.privateKey < ~/.ssh/id_ed25519\` (read from stdin, never on a command line)`,
     });
   }
   return problems;

@@ -3,6 +3,7 @@
  * config and plan, or a ConfigError listing every problem before anything is touched.
  */
 import { buildPlan, type Plan } from "../plan";
+import { planCloud } from "../platform/cloud";
 import { ConfigError } from "./model";
 import { readStackFile, stackFilePath } from "./stack-file";
 import { validateStackConfig } from "./validate";
@@ -18,7 +19,14 @@ export function loadDeployment(stack: string, raw: Record<string, unknown>, sour
   if (!v.config) throw new ConfigError(source, v.problems);
   const p = buildPlan(v.config);
   if (!p.plan) throw new ConfigError(source, p.problems);
-  return { plan: p.plan, warnings: v.warnings };
+  // clouds: every role must get a server type of the table (or the one the stack names)
+  const c = planCloud(p.plan);
+  if (c.problems.length) throw new ConfigError(source, c.problems);
+  const warnings = [...v.warnings];
+  for (const s of c.cloud?.servers ?? []) {
+    if (s.choice.unknownOverride) warnings.push(`serverType ${s.choice.type.name} of ${s.name} is not in the toolkit's ${c.cloud!.cloud} table (lib/platform/server-types.ts): its CPUs and memory are not checked against the plan`);
+  }
+  return { plan: p.plan, warnings };
 }
 
 /** Read stacks/Pulumi.<stack>.yaml under projectDir and load it. */

@@ -214,7 +214,7 @@ export const stackConfig = z.strictObject({
     user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "must be a Unix user name (lowercase, up to 32 characters)" }).optional(),
     sshKeys: z.array(z.string().regex(SSH_KEY_RE, { error: "must be an OpenSSH public key line (ssh-ed25519 AAAA... comment)" })).optional(),
     allowedCidrs: z.array(cidr).optional(),
-    /** The private key pulumi connects with (a secret): `pulumi config set --secret dhis2:admin.privateKey -- "$(cat key)"`. */
+    /** The private key pulumi connects with (a secret): `pulumi config set --path --secret dhis2:admin.privateKey < key` (stdin: never on a command line). */
     privateKey: secretString.optional(),
   }).optional(),
   alerts: z.strictObject({

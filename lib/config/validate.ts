@@ -164,6 +164,9 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
   // network
   const networkCidr = c.network?.cidr ?? DEFAULTS.networkCidr;
   checkPrivateNetwork(networkCidr, (m) => problem(["network", "cidr"], m, networkCidr));
+  if (platform === "aws" && isolation === "vm" && /\/(2[6-9]|3\d)$/.test(networkCidr)) {
+    problem(["network", "cidr"], "must have a prefix from /16 to /25 on aws: it is split into a public subnet (the proxy, the NAT gateway) and a private one (the other servers)", networkCidr);
+  }
 
   // PostgreSQL
   const pgVersion = c.postgresVersion ?? (isLocal ? LOCAL_IMAGE.postgres[0]! : DEFAULTS.postgresVersion);

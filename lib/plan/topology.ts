@@ -79,14 +79,47 @@ export function allNodes(t: Topology): Node[] {
   return [t.proxy, ...t.instances, t.database, t.monitor];
 }
 
+/**
+ * The two halves of a network: on AWS (vm isolation) the proxy lives in the public half (with the
+ * internet gateway and the NAT gateway) and every other server in the private half. AWS reserves
+ * the first four addresses of each subnet, hence the proxy's offset of 10 there.
+ */
+export function awsSubnets(cidr: string): { public: string; private: string } {
+  const [addr, prefix] = ipaddr.parseCIDR(cidr);
+  const half = 2 ** (32 - prefix - 1);
+  const base = addr.toString();
+  const second = ipaddr.fromByteArray(numberToBytes(bytesToNumber(addr.toByteArray()) + half)).toString();
+  return { public: `${base}/${prefix + 1}`, private: `${second}/${prefix + 1}` };
+}
+
+const bytesToNumber = (b: number[]) => (((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]!) >>> 0;
+const numberToBytes = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+
+/** Offset of the proxy in the public subnet on AWS (the first four addresses are AWS's). */
+export const AWS_PROXY_OFFSET = 10;
+
+/**
+ * The network the cloud servers themselves are on in lxd isolation, where dhis2:network.cidr is the
+ * LXD bridge inside the one server: the next network of the same size (10.231.20.0/24 →
+ * 10.231.21.0/24), so that the two never overlap.
+ */
+export function serverNetworkFor(bridgeCidr: string): string {
+  const [addr, prefix] = ipaddr.parseCIDR(bridgeCidr);
+  const next = numberToBytes(bytesToNumber(addr.toByteArray()) + 2 ** (32 - prefix));
+  return `${next.join(".")}/${prefix}`;
+}
+
 export function planTopology(config: DeploymentConfig, sizing: SizingPlan): Topology {
   const cidr = config.networkCidr;
   const servers = config.platform === "existing" && config.isolation === "vm" ? config.servers : undefined;
+  const aws = config.platform === "aws" && config.isolation === "vm" ? awsSubnets(cidr) : undefined;
+  const addressOf = (name: string, offset: number) =>
+    aws ? (name === "proxy" ? addressAt(aws.public, AWS_PROXY_OFFSET) : addressAt(aws.private, offset)) : addressAt(cidr, offset);
   const node = (name: string, role: Role, offset: number, budget: RoleBudget, server?: { address: string; privateAddress?: string }): Node => ({
     name,
     role,
     hostname: `dhis2-${name}`,
-    address: server ? server.privateAddress ?? server.address : addressAt(cidr, offset),
+    address: server ? server.privateAddress ?? server.address : addressOf(name, offset),
     sshAddress: server?.address,
     budget,
   });

@@ -14,7 +14,7 @@ import type { RenderedFile } from "../files";
 import type { Plan } from "../plan";
 import { PATHS, SERVICE_USER, certificatePaths, type HostFiles } from "./deployment";
 import { renderTemplate } from "./engine";
-import { distributionTomcat, rolePackages } from "./packages";
+import { distributionTomcat, lxdHostPackages, rolePackages } from "./packages";
 
 export interface HostSetup {
   /** Node name: proxy, database, monitor, or the instance name. */
@@ -80,12 +80,12 @@ function servicesOf(role: string): string[] {
   }
 }
 
-/** The set-up of every host of a rendered deployment (the LXD host itself excluded). */
+/** The set-up of every host of a rendered deployment (an LXD server the toolkit manages included). */
 export function hostSetups(plan: Plan, hosts: readonly HostFiles[]): HostSetup[] {
   const { config } = plan;
-  return hosts.filter((h) => h.role !== "lxd-host").map((h) => {
+  return hosts.map((h) => {
     const inst = plan.instances.find((i) => i.config.name === h.host && h.role === "instance");
-    const packages = rolePackages(h.role as "proxy", {
+    const packages = h.role === "lxd-host" ? lxdHostPackages() : rolePackages(h.role as "proxy", {
       postgresVersion: plan.postgres.version,
       jdk: inst?.config.jdk ?? 17,
       servletContainer: inst?.config.servletContainer ?? "tomcat10",
@@ -104,7 +104,7 @@ export function hostSetups(plan: Plan, hosts: readonly HostFiles[]): HostSetup[]
       unattendedUpgrades: config.platform !== "local",
       nginxSites: h.role === "proxy" || h.role === "monitor" ? PATHS.nginxSites : false,
       proxy: h.role === "proxy"
-        ? { tlsDirs: config.tls.mode === "letsencrypt" ? [] : tlsHostnames.map((n) => PATHS.tlsDir(n)) }
+        ? { tlsDirs: tlsHostnames.map((n) => PATHS.tlsDir(n)), acmeWebroot: config.tls.mode === "letsencrypt" ? PATHS.acmeWebroot : false }
         : false,
       instance: inst
         ? {
@@ -119,7 +119,7 @@ export function hostSetups(plan: Plan, hosts: readonly HostFiles[]): HostSetup[]
         : false,
     });
     const services = servicesOf(h.role);
-    const checks: string[] = [];
+    const checks: string[] = h.files.filter((f) => f.path.startsWith("/etc/sysctl.d/")).map((f) => `sysctl -q -p ${f.path}`);
     if (h.role === "database") {
       checks.push(`for i in $(seq 60); do pg_isready -q && break; sleep 1; done; pg_isready`);
     }
@@ -136,5 +136,5 @@ export function hostSetups(plan: Plan, hosts: readonly HostFiles[]): HostSetup[]
 /** Paths of the certificate and key the proxy serves for each host name (self-signed and provided modes). */
 export function proxyCertificates(plan: Plan): { hostname: string; certificate: string; key: string }[] {
   const names = [...new Set([plan.config.domain, ...plan.instances.map((i) => i.config.hostname)])];
-  return names.map((hostname) => ({ hostname, ...certificatePaths(plan, hostname) }));
+  return names.map((hostname) => ({ hostname, ...certificatePaths(hostname) }));
 }

@@ -55,7 +55,10 @@ export const PATHS = {
   nginxSites: "/etc/nginx/dhis2",
   htpasswd: "/etc/nginx/dhis2-monitoring.htpasswd",
   tlsDir: (hostname: string) => `/etc/ssl/dhis2/${hostname}`,
+  /** Where certbot puts its certificates; a deploy hook copies them into tlsDir (tls.mode letsencrypt). */
   letsencryptDir: (hostname: string) => `/etc/letsencrypt/live/${hostname}`,
+  acmeWebroot: "/var/www/letsencrypt",
+  certificateHook: "/usr/local/sbin/dhis2-install-certificate",
   postgresConfDir: (version: number) => `/etc/postgresql/${version}/main`,
   postgresSslCert: "/etc/ssl/certs/ssl-cert-snakeoil.pem",
   postgresSslKey: "/etc/ssl/private/ssl-cert-snakeoil.key",
@@ -72,6 +75,7 @@ export const PATHS = {
   muninNodeConf: "/etc/munin/munin-node.conf",
   muninPluginConf: "/etc/munin/plugin-conf.d/dhis2",
   postfixDir: "/etc/postfix",
+  forwardingSysctl: "/etc/sysctl.d/90-dhis2-forwarding.conf",
   /** Sends a test alert through the host's send-only mail set-up. */
   alertTest: "/usr/local/sbin/dhis2-alert-test",
 } as const;
@@ -82,9 +86,11 @@ export const STUB_STATUS_PORT = 8090;
 const file = (path: string, content: string, mode: string, owner: string, group: string, reload?: string, secret?: boolean): RenderedFile =>
   ({ path, content, mode, owner, group, reload, ...(secret ? { secret: true } : {}) });
 
-/** Certificate paths nginx uses for a host name, by TLS mode. */
-export function certificatePaths(plan: Plan, hostname: string): { certificate: string; key: string } {
-  const dir = plan.config.tls.mode === "letsencrypt" ? PATHS.letsencryptDir(hostname) : PATHS.tlsDir(hostname);
+/** Certificate paths nginx uses for a host name (the same in every TLS mode). */
+export function certificatePaths(hostname: string): { certificate: string; key: string } {
+  // every mode serves from the toolkit's directory: a self-signed certificate first, then the
+  // provided one or Let's Encrypt's (copied in by certbot's deploy hook)
+  const dir = PATHS.tlsDir(hostname);
   return { certificate: `${dir}/fullchain.pem`, key: `${dir}/privkey.pem` };
 }
 
@@ -127,7 +133,7 @@ function proxyFiles(plan: Plan): RenderedFile[] {
     const here = plan.instances.filter((i) => i.config.hostname === hostname);
     // the longest paths first, so that a reader sees the specific locations before "/"
     here.sort((a, b) => b.config.path.length - a.config.path.length);
-    const cert = certificatePaths(plan, hostname);
+    const cert = certificatePaths(hostname);
     const isMain = hostname === config.domain;
     files.push(file(`${PATHS.nginxSites}/${hostname}.conf`, renderTemplate("nginx/site.conf.hbs", {
       stack,
@@ -338,7 +344,17 @@ export function nftablesFor(plan: Plan, topology: Topology, node: Node): string 
   });
   return renderTemplate("firewall/nftables.conf.hbs", {
     stack: plan.config.stack, hostname: node.hostname, role: node.role, address: node.address, extraRules: [], rules,
+    nat: natGateway(plan) === node.name ? { network: plan.config.networkCidr } : false,
   });
+}
+
+/**
+ * The node that is the private servers' way out to the internet, if one is: the proxy on hcloud
+ * in vm isolation (Hetzner networks have no NAT gateway; the network's default route points at
+ * the proxy). On aws a NAT gateway does it; elsewhere the servers have their own way out.
+ */
+export function natGateway(plan: Plan): string | undefined {
+  return plan.config.platform === "hcloud" && plan.config.isolation === "vm" ? plan.topology.proxy.name : undefined;
 }
 
 /** "ip saddr { a, b } " for the given addresses/CIDRs, split by family. */
@@ -384,7 +400,10 @@ export function renderDeployment(plan: Plan, secrets: DeploymentSecrets): HostFi
   const add = (node: Node, files: RenderedFile[]) =>
     out.push({ host: node.name, role: node.role, hostname: node.hostname, address: node.address, files: [...files, ...commonFiles(plan, node, secrets)] });
 
-  add(topology.proxy, [...proxyFiles(plan), htpasswdFile(secrets)]);
+  const forwarding = natGateway(plan) === topology.proxy.name
+    ? [file(PATHS.forwardingSysctl, "# Managed by the DHIS2 toolkit: the proxy routes the private servers' traffic to the internet.\nnet.ipv4.ip_forward = 1\n", "0644", "root", "root", `sysctl -q -p ${PATHS.forwardingSysctl}`)]
+    : [];
+  add(topology.proxy, [...proxyFiles(plan), htpasswdFile(secrets), ...forwarding]);
   for (const inst of plan.instances) add(inst.node, instanceFiles(plan, inst, secrets));
   add(topology.database, databaseFiles(plan));
   const database = out[out.length - 1]!;

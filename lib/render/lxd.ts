@@ -2,7 +2,7 @@
  * The local platform's LXD objects: one container per role with the plan's limits and fixed
  * address, a separate storage volume for PostgreSQL's data, and ports 80/443 of the LXD host
  * forwarded to the proxy container. Pure: scripts rendered from templates/lxd/; the component
- * (components/local-lxd.ts) runs them on this machine.
+ * (components/lxd.ts) runs them on the LXD host (this machine, or a server over SSH).
  *
  * scripts/lxd-setup.sh makes the bridge, the pool, the profile and the image these refer to.
  */

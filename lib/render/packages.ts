@@ -72,3 +72,8 @@ export function distributionTomcat(container: ServletContainer): { home: string;
   if (container !== "tomcat10" && container !== "tomcat9") return undefined;
   return { home: `/usr/share/${container}`, defaults: `/usr/share/${container}/etc`, service: `${container}.service` };
 }
+
+/** A server that runs the LXD containers (isolation lxd on a cloud or an existing server): its firewall; LXD comes from scripts/lxd-setup.sh. */
+export function lxdHostPackages(): string[] {
+  return ["nftables", "ca-certificates", "curl"];
+}

@@ -60,6 +60,21 @@ export function selfSignedCertificatesScript(plan: Plan): string {
   return renderTemplate("nginx/self-signed.sh.hbs", { stack: plan.config.stack, certificates: proxyCertificates(plan) });
 }
 
+/**
+ * Let's Encrypt for every host name of the proxy (tls.mode letsencrypt), once nginx answers the
+ * HTTP challenges; certbot's timer renews, and its deploy hook copies each certificate into the
+ * toolkit's directory and reloads nginx.
+ */
+export function letsencryptScript(plan: Plan): string {
+  return renderTemplate("nginx/letsencrypt.sh.hbs", {
+    stack: plan.config.stack,
+    email: plan.config.tls.email,
+    webroot: PATHS.acmeWebroot,
+    hook: PATHS.certificateHook,
+    certificates: proxyCertificates(plan).map((c) => ({ ...c, live: PATHS.letsencryptDir(c.hostname) })),
+  });
+}
+
 /** A PostgreSQL string literal. */
 export function sqlLiteral(s: string): string {
   if (s.includes("\0")) throw new Error("a NUL byte cannot be in a PostgreSQL string");
@@ -116,8 +131,10 @@ export function roleSteps(plan: Plan, node: string, inputs: RoleStepInputs): Rol
   const { config } = plan;
   const steps: RoleStep[] = [];
   const withCopy = (a: ArtifactSource) => a.staged && a.sha256 ? { copy: { localPath: a.source, remotePath: a.staged, fingerprint: a.sha256 } } : {};
-  if (node === "proxy" && config.tls.mode === "self-signed") {
+  if (node === "proxy") {
+    // nginx needs a certificate to start: a self-signed one until the real one is there
     steps.push({ name: "certificates", phase: "prepare", script: selfSignedCertificatesScript(plan) });
+    if (config.tls.mode === "letsencrypt") steps.push({ name: "letsencrypt", phase: "after", script: letsencryptScript(plan) });
   }
   if (node === "database") {
     steps.push({ name: "databases", phase: "after", command: "runuser -u postgres -- psql -X -q -f -", script: databasesSql(plan, inputs.databasePasswords), secret: true });

@@ -48,10 +48,11 @@ export function sizingDocSection(): string {
   return parts.join("\n");
 }
 
-/** Replace the generated section of a document's text. */
+/** Replace the generated section of a document's text (the section starts with its BEGIN marker). */
 export function replaceGenerated(doc: string, section: string): string {
-  const a = doc.indexOf(BEGIN);
+  const begin = section.split("\n")[0]!;
+  const a = doc.indexOf(begin);
   const b = doc.indexOf(END);
-  if (a === -1 || b === -1) throw new Error(`markers ${BEGIN} / ${END} not found`);
+  if (a === -1 || b === -1) throw new Error(`markers ${begin} / ${END} not found`);
   return doc.slice(0, a) + section + doc.slice(b + END.length);
 }

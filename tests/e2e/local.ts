@@ -117,7 +117,7 @@ function assert(cond: unknown, message: string): asserts cond {
 async function cleanSlate(): Promise<void> {
   const ls = await run("lxc", ["list", "--format", "csv", "-c", "n4"]);
   const mine = `dhis2-${STACK}-`;
-  const others = ls.stdout.split("\n").filter((l) => l.includes("10.231.20.") && !l.startsWith(mine));
+  const others = ls.stdout.split("\n").filter((l) => l.includes("10.231.20.") && !l.startsWith(mine) && !l.startsWith("dhis2-e2ex-"));
   if (others.length) {
     throw new Error(`containers of another stack use the local network (${others.map((l) => l.split(",")[0]).join(", ")}): the local stack is deployed; destroy it first (npm run pulumi -- destroy --stack local)`);
   }
@@ -284,8 +284,8 @@ async function main(): Promise<number> {
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
   };
 
-  await cleanSlate();
   await cleanExisting();
+  await cleanSlate();
   const artifacts = await buildStandIns();
   writeStackFile(artifacts);
   const plan = loadStackFile(ROOT, STACK).plan;
@@ -294,6 +294,12 @@ async function main(): Promise<number> {
   const sink: SmtpSink = await startSmtpSink(smtp.host, smtp.port);
   console.log(`SMTP sink listening on ${smtp.host}:${smtp.port}; Pulumi log: ${path.join(WORK, "pulumi.log")}`);
   try {
+    if (process.env.DHIS2_E2E_ONLY === "existing") {
+      // for working on the SSH path alone; the full run (the default, and CI) does every phase
+      console.log("DHIS2_E2E_ONLY=existing: phase (i) only");
+      await existingServersPhase(artifacts, sink).catch((e: Error) => { record("i", "existing servers over SSH", false, e.stack ?? e.message); });
+      return summary(sink);
+    }
     const init = await pulumi(["stack", "init", "--secrets-provider", "passphrase"]);
     assert(init.code === 0, `pulumi stack init failed: ${init.stderr}`);
 
@@ -558,7 +564,7 @@ async function existingServersPhase(artifacts: { war: string; glowroot: string }
   const init = await pulumi(["stack", "init", "--secrets-provider", "passphrase"], 60_000, EXISTING);
   assert(init.code === 0, `stack init: ${init.stderr}`);
   // the private key goes in as a secret, on stdin (never in a process argument)
-  const set = await pulumi(["config", "set", "--secret", "dhis2:admin.privateKey"], 60_000, EXISTING, fs.readFileSync(keyFile, "utf8"));
+  const set = await pulumi(["config", "set", "--path", "--secret", "dhis2:admin.privateKey"], 60_000, EXISTING, fs.readFileSync(keyFile, "utf8"));
   assert(set.code === 0, `config set: ${set.stderr}`);
   const stackText = fs.readFileSync(EXISTING_FILE, "utf8");
   assert(!stackText.includes("PRIVATE KEY"), "the private key is in the stack file in plain text");
@@ -645,8 +651,8 @@ async function cleanup(): Promise<void> {
     console.log("DHIS2_E2E_KEEP=1: the e2e stack is left as it is");
     return;
   }
-  await cleanSlate().catch((e: Error) => console.error(`cleanup: ${e.message}`));
   await cleanExisting().catch((e: Error) => console.error(`cleanup: ${e.message}`));
+  await cleanSlate().catch((e: Error) => console.error(`cleanup: ${e.message}`));
 }
 
 main()

@@ -11,16 +11,32 @@ export interface RecordedResource {
   readonly inputs: Record<string, unknown>;
 }
 
+/** Resources of a type whose name starts with a prefix (any type when type is empty). */
+export function resourcesNamed(prefix: string, type = ""): RecordedResource[] {
+  return recorded.filter((r) => r.name.startsWith(prefix) && (!type || r.type === type));
+}
+
 export const recorded: RecordedResource[] = [];
 
+/** Addresses the mocked clouds hand out (documentation ranges). */
+export const MOCK_PUBLIC_IPV4 = { hcloud: "203.0.113.10", aws: "198.51.100.7" } as const;
+export const MOCK_AMI = "ami-0debian12mock";
+
+let nextId = 1000;
 pulumi.runtime.setMocks({
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
     recorded.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
     // commands report what they ran on stdout
-    const state = args.type.startsWith("command:") ? { ...args.inputs, stdout: `ran ${args.name}`, stderr: "" } : args.inputs;
-    return { id: `${args.name}-id`, state };
+    let state: Record<string, unknown> = args.type.startsWith("command:") ? { ...args.inputs, stdout: `ran ${args.name}`, stderr: "" } : args.inputs;
+    if (args.type === "hcloud:index/primaryIp:PrimaryIp") state = { ...state, ipAddress: MOCK_PUBLIC_IPV4.hcloud };
+    if (args.type === "aws:ec2/eip:Eip") state = { ...state, publicIp: MOCK_PUBLIC_IPV4.aws };
+    if (args.type === "aws:ec2/keyPair:KeyPair") state = { ...state, keyName: args.inputs.keyName };
+    // Hetzner ids are numbers
+    const id = args.type.startsWith("hcloud:") ? String(nextId++) : `${args.name}-id`;
+    return { id, state };
   },
   call(args: pulumi.runtime.MockCallArgs) {
+    if (args.token === "aws:ec2/getAmi:getAmi") return { ...args.inputs, id: MOCK_AMI };
     return args.inputs;
   },
 }, "dhis2", "unit", false);
@@ -51,4 +67,26 @@ export function isSecret(v: unknown): boolean {
 /** The plain value of a recorded input, secret or not. */
 export function plain<T>(v: unknown): T {
   return (isSecret(v) ? (v as { value: unknown }).value : v) as T;
+}
+
+export interface RecordedOptions {
+  readonly type: string;
+  readonly name: string;
+  readonly opts: pulumi.ResourceOptions;
+}
+
+/**
+ * A transformation that records the resource options (protect, retainOnDelete, ignoreChanges, ...)
+ * of every resource below the component it is given to. Transformations run in the SDK itself, so
+ * they work with mocks, and children inherit them from their parent.
+ */
+export function optionsRecorder(): { transformation: pulumi.ResourceTransformation; seen: RecordedOptions[] } {
+  const seen: RecordedOptions[] = [];
+  return {
+    seen,
+    transformation: (args) => {
+      seen.push({ type: args.type, name: args.name, opts: args.opts });
+      return undefined;
+    },
+  };
 }

@@ -131,14 +131,21 @@ func (c *sshConn) config() (*ssh.ClientConfig, error) {
 		auth = append(auth, ssh.Password(c.password))
 	}
 	hostKeyCallback := ssh.InsecureIgnoreHostKey() //nolint:gosec // as the official provider without hostKey
+	var algorithms []string
 	if c.hostKey != "" {
 		key, _, _, _, err := ssh.ParseAuthorizedKey([]byte(c.hostKey))
 		if err != nil {
 			return nil, fmt.Errorf("connection to %s: hostKey: %w", c.host, err)
 		}
 		hostKeyCallback = ssh.FixedHostKey(key)
+		// ask the server for the pinned key's kind (it may hold several host keys)
+		if key.Type() == ssh.KeyAlgoRSA {
+			algorithms = []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
+		} else {
+			algorithms = []string{key.Type()}
+		}
 	}
-	return &ssh.ClientConfig{User: c.user, Auth: auth, HostKeyCallback: hostKeyCallback,
+	return &ssh.ClientConfig{User: c.user, Auth: auth, HostKeyCallback: hostKeyCallback, HostKeyAlgorithms: algorithms,
 		Timeout: time.Duration(c.perDialTimeout) * time.Second}, nil
 }
 

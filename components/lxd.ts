@@ -18,12 +18,17 @@ import { databaseVolumeName, databaseVolumeScript, lxdContainers, LXD } from "..
 import { RUN_SCRIPT } from "./converged-host";
 import { LocalHost, LxdContainerHost, shellQuote, type Host } from "./host";
 
-export interface LocalLxdPlatformArgs {
-  /** The deployment plan (platform local, isolation lxd). */
+export interface LxdPlatformArgs {
+  /** The deployment plan (isolation lxd). */
   readonly plan: Plan;
+  /** The machine running LXD. Default: this machine (platform local). */
+  readonly lxdHost?: Host;
+  /** What must be ready on the LXD host first (its LXD set-up). Default: nothing. */
+  readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
-export class LocalLxdPlatform extends pulumi.ComponentResource {
+/** The roles as LXD containers on one machine: this one (platform local) or a server reached over SSH. */
+export class LxdPlatform extends pulumi.ComponentResource {
   /** How to reach each node (proxy, database, monitor, instance names). */
   public readonly hosts: Readonly<Record<string, Host>>;
   /** The container of each node: what must exist before anything runs in it. */
@@ -33,16 +38,15 @@ export class LocalLxdPlatform extends pulumi.ComponentResource {
   /** The database's data volume (pool/name). */
   public readonly dataVolume: pulumi.Output<string>;
 
-  constructor(name: string, args: LocalLxdPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("dhis2:local:LxdPlatform", name, {}, opts);
+  constructor(name: string, args: LxdPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dhis2:lxd:Platform", name, {}, opts);
     const { plan } = args;
-    if (plan.config.platform !== "local" || plan.config.isolation !== "lxd") {
-      throw new Error(`LocalLxdPlatform needs platform local with isolation lxd, not ${plan.config.platform}/${plan.config.isolation}`);
-    }
-    const lxdHost = new LocalHost("lxd-host");
+    if (plan.config.isolation !== "lxd") throw new Error(`LxdPlatform needs isolation lxd, not ${plan.config.isolation}`);
+    const lxdHost = args.lxdHost ?? new LocalHost("lxd-host");
     const volumeScript = databaseVolumeScript(plan);
     const volume = lxdHost.command(`${name}-pgdata-volume`, { create: RUN_SCRIPT, stdin: volumeScript }, {
       parent: this,
+      dependsOn: args.dependsOn,
       // the data outlives the stack: never deleted by pulumi, even after `pulumi state unprotect`
       protect: true,
       retainOnDelete: true,
@@ -59,11 +63,11 @@ export class LocalLxdPlatform extends pulumi.ComponentResource {
         delete: `lxc delete --force ${shellQuote(c.name)}`,
       }, {
         parent: this,
-        dependsOn: c.volumes.length ? [volume] : [],
+        dependsOn: c.volumes.length ? [volume] : args.dependsOn,
         replaceOnChanges: ["triggers"],
         deleteBeforeReplace: true,
       });
-      hosts[c.node] = new LxdContainerHost(c.node, c.name);
+      hosts[c.node] = new LxdContainerHost(c.node, c.name, lxdHost);
       names[c.node] = c.name;
     }
     this.hosts = hosts;

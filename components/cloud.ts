@@ -1,0 +1,237 @@
+/**
+ * Platforms `hcloud` and `aws`: the cloud resources of lib/platform/cloud.ts (CloudPlan), and how
+ * to reach the servers afterwards. Cloud-init only bootstraps a server (admin user, keys, hardened
+ * SSH); every role is then converged over SSH like on the other platforms, through the server with
+ * the public address (the proxy in vm isolation, the LXD host in lxd isolation), which is the
+ * bastion for every other one.
+ *
+ * Safe by construction:
+ * - data volumes are separate resources, `protect`ed and retained on delete;
+ * - a new server type or size is an in-place update (hcloud serverType, aws instanceType); a
+ *   change of user-data or SSH keys is ignored (cloud-init ran once; the convergence applies
+ *   changes), so neither ever replaces a server; the AMI found by lookup is not followed either;
+ * - the public address is its own resource (Primary IP / Elastic IP), protected, so DNS survives
+ *   a rebuild of the server.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as hcloud from "@pulumi/hcloud";
+import type { Plan } from "../lib/plan";
+import { dataVolumeScript, DEBIAN_AMI_OWNER, type CloudPlan, type CloudServer, type FirewallRule } from "../lib/platform/cloud";
+import { SshHost, type Host, type SshConnection } from "./host";
+import type { HostStep } from "./converged-host";
+
+export interface CloudPlatformArgs {
+  readonly plan: Plan;
+  /** lib/platform/cloud.ts planCloud(plan).cloud */
+  readonly cloud: CloudPlan;
+  /** The private key matching one of admin.sshKeys (a secret). */
+  readonly privateKey: pulumi.Input<string>;
+}
+
+/** What a cloud platform gives the deployment. */
+export interface CloudHosts {
+  /** How to reach each server (by CloudServer name: proxy, database, ..., or "host"). */
+  readonly hosts: Readonly<Record<string, Host>>;
+  /** What must exist before anything runs on a server (the server, its volume attachment). */
+  readonly machines: Readonly<Record<string, pulumi.Resource>>;
+  /** Steps before the set-up of a server: mount its data volume. */
+  readonly bootstrap: Readonly<Record<string, HostStep[]>>;
+  /** Public IPv4 of the proxy (vm) or the LXD host (lxd): point the DNS names here. */
+  readonly publicAddress: pulumi.Output<string>;
+}
+
+const labels = (plan: Plan, role: string) => ({ "dhis2-stack": plan.config.stack, "dhis2-role": role });
+
+/** SSH hosts: the bastion directly, every other server through it. */
+function sshHosts(plan: Plan, cloud: CloudPlan, publicAddress: pulumi.Output<string>, key: pulumi.Input<string>): Record<string, Host> {
+  const user = plan.config.admin.user;
+  const bastion: Omit<SshConnection, "bastion"> = { host: publicAddress, user, privateKey: key };
+  return Object.fromEntries(cloud.servers.map((s) => [s.name,
+    s.name === cloud.bastion ? new SshHost(s.name, bastion) : new SshHost(s.name, { host: s.privateAddress, user, privateKey: key, bastion })]));
+}
+
+function bootstrapStep(plan: Plan, server: CloudServer, cloud: CloudPlan, volumeId: pulumi.Output<string>): HostStep[] {
+  if (!server.volume) return [];
+  return [{ name: "data-volume", stdin: volumeId.apply((id) => dataVolumeScript(plan, server, cloud.cloud, id)) }];
+}
+
+/** Hetzner network zone of a location. */
+export function hcloudNetworkZone(location: string): string {
+  if (location === "ash") return "us-east";
+  if (location === "hil") return "us-west";
+  if (location === "sin") return "ap-southeast";
+  return "eu-central";
+}
+
+function hcloudSources(r: FirewallRule): string[] {
+  if (r.source.kind === "anywhere") return ["0.0.0.0/0", "::/0"];
+  if (r.source.kind === "cidrs") return [...r.source.cidrs];
+  return [`${r.source.address}/32`];
+}
+
+export class HcloudPlatform extends pulumi.ComponentResource implements CloudHosts {
+  public readonly hosts: Readonly<Record<string, Host>>;
+  public readonly machines: Readonly<Record<string, pulumi.Resource>>;
+  public readonly bootstrap: Readonly<Record<string, HostStep[]>>;
+  public readonly publicAddress: pulumi.Output<string>;
+
+  constructor(name: string, args: CloudPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dhis2:hcloud:Platform", name, {}, opts);
+    const { plan, cloud } = args;
+    const stack = plan.config.stack;
+    const child = { parent: this };
+    const keys = plan.config.admin.sshKeys.map((k, i) => new hcloud.SshKey(`${name}-admin-key-${i}`, { name: `dhis2-${stack}-admin-${i}`, publicKey: k, labels: labels(plan, "admin") }, child));
+    const network = new hcloud.Network(`${name}-network`, { name: `dhis2-${stack}`, ipRange: cloud.network.cidr, labels: labels(plan, "network") }, child);
+    const subnet = new hcloud.NetworkSubnet(`${name}-subnet`, {
+      networkId: network.id.apply(Number), type: "cloud", networkZone: hcloudNetworkZone(cloud.location), ipRange: cloud.network.cidr,
+    }, child);
+    const bastion = cloud.servers.find((s) => s.name === cloud.bastion)!;
+    if (cloud.isolation === "vm") {
+      // Hetzner networks have no NAT: the other servers reach the internet through the proxy
+      new hcloud.NetworkRoute(`${name}-default-route`, { networkId: network.id.apply(Number), destination: "0.0.0.0/0", gateway: bastion.privateAddress }, { ...child, dependsOn: [subnet] });
+    }
+    const machines: Record<string, pulumi.Resource> = {};
+    const bootstrap: Record<string, HostStep[]> = {};
+    let publicAddress: pulumi.Output<string> = pulumi.output("");
+    for (const s of cloud.servers) {
+      // Hetzner's firewalls filter the public interface only; the private network is guarded by
+      // each server's nftables (the same flows)
+      const firewall = new hcloud.Firewall(`${name}-${s.name}-firewall`, {
+        name: `dhis2-${stack}-${s.name}`,
+        labels: labels(plan, s.name),
+        rules: s.rules.filter((r) => r.source.kind !== "server").map((r) => ({
+          direction: "in", protocol: "tcp", port: String(r.port), sourceIps: hcloudSources(r), description: r.purpose,
+        })),
+      }, child);
+      const ip = s.publicAddress
+        ? new hcloud.PrimaryIp(`${name}-${s.name}-ipv4`, {
+            name: `dhis2-${stack}-${s.name}`, type: "ipv4", assigneeType: "server", autoDelete: false, location: cloud.location, labels: labels(plan, s.name),
+          }, { ...child, protect: true })
+        : undefined;
+      const server = new hcloud.Server(`${name}-${s.name}`, {
+        name: `dhis2-${stack}-${s.name}`,
+        serverType: s.choice.type.name,
+        image: cloud.image,
+        location: cloud.location,
+        sshKeys: keys.map((k) => k.id),
+        userData: s.userData,
+        networks: [{ networkId: network.id.apply(Number), ip: s.privateAddress }],
+        publicNets: [{ ipv4Enabled: Boolean(ip), ipv4: ip?.id.apply(Number), ipv6Enabled: false }],
+        firewallIds: [firewall.id.apply(Number)],
+        labels: labels(plan, s.name),
+        deleteProtection: Boolean(s.volume) || s.publicAddress,
+        rebuildProtection: Boolean(s.volume) || s.publicAddress,
+      }, { ...child, dependsOn: [subnet], ignoreChanges: ["userData", "sshKeys"] });
+      machines[s.name] = server;
+      if (ip) publicAddress = ip.ipAddress;
+      if (s.volume) {
+        const volume = new hcloud.Volume(`${name}-${s.volume.name}`, {
+          name: s.volume.name, size: s.volume.sizeGb, location: cloud.location, deleteProtection: true, labels: labels(plan, "data"),
+        }, { ...child, protect: true, retainOnDelete: true });
+        machines[s.name] = new hcloud.VolumeAttachment(`${name}-${s.volume.name}-attachment`, {
+          serverId: server.id.apply(Number), volumeId: volume.id.apply(Number), automount: false,
+        }, child);
+        bootstrap[s.name] = bootstrapStep(plan, s, cloud, volume.id);
+      }
+    }
+    this.machines = machines;
+    this.bootstrap = bootstrap;
+    this.publicAddress = publicAddress;
+    this.hosts = sshHosts(plan, cloud, publicAddress, pulumi.secret(args.privateKey));
+    this.registerOutputs({ publicAddress });
+  }
+}
+
+export class AwsPlatform extends pulumi.ComponentResource implements CloudHosts {
+  public readonly hosts: Readonly<Record<string, Host>>;
+  public readonly machines: Readonly<Record<string, pulumi.Resource>>;
+  public readonly bootstrap: Readonly<Record<string, HostStep[]>>;
+  public readonly publicAddress: pulumi.Output<string>;
+
+  constructor(name: string, args: CloudPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dhis2:aws:Platform", name, {}, opts);
+    const { plan, cloud } = args;
+    const stack = plan.config.stack;
+    const tags = (role: string) => ({ Name: `dhis2-${stack}-${role}`, ...labels(plan, role) });
+    const provider = new aws.Provider(`${name}-provider`, { region: cloud.location as aws.Region, defaultTags: { tags: { "dhis2-stack": stack } } }, { parent: this });
+    const child = { parent: this, provider };
+    const zone = `${cloud.location}a`;
+    const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: cloud.network.cidr, enableDnsSupport: true, enableDnsHostnames: true, tags: tags("network") }, child);
+    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tags("network") }, child);
+    const publicSubnet = new aws.ec2.Subnet(`${name}-public`, { vpcId: vpc.id, cidrBlock: cloud.network.publicSubnet!, availabilityZone: zone, mapPublicIpOnLaunch: false, tags: tags("public") }, child);
+    const publicRoutes = new aws.ec2.RouteTable(`${name}-public-routes`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: tags("public") }, child);
+    new aws.ec2.RouteTableAssociation(`${name}-public-routes`, { subnetId: publicSubnet.id, routeTableId: publicRoutes.id }, child);
+    let privateSubnet: aws.ec2.Subnet | undefined;
+    if (cloud.isolation === "vm") {
+      // the servers without a public address reach the internet through a NAT gateway
+      const natIp = new aws.ec2.Eip(`${name}-nat-ip`, { domain: "vpc", tags: tags("nat") }, child);
+      const nat = new aws.ec2.NatGateway(`${name}-nat`, { allocationId: natIp.id, subnetId: publicSubnet.id, tags: tags("nat") }, { ...child, dependsOn: [igw] });
+      privateSubnet = new aws.ec2.Subnet(`${name}-private`, { vpcId: vpc.id, cidrBlock: cloud.network.privateSubnet!, availabilityZone: zone, mapPublicIpOnLaunch: false, tags: tags("private") }, child);
+      const privateRoutes = new aws.ec2.RouteTable(`${name}-private-routes`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags: tags("private") }, child);
+      new aws.ec2.RouteTableAssociation(`${name}-private-routes`, { subnetId: privateSubnet.id, routeTableId: privateRoutes.id }, child);
+    }
+    const keyPair = new aws.ec2.KeyPair(`${name}-admin-key`, { keyName: `dhis2-${stack}-admin`, publicKey: plan.config.admin.sshKeys[0]!, tags: tags("admin") }, child);
+    const ami = cloud.image.startsWith("ami-")
+      ? pulumi.output(cloud.image)
+      : aws.ec2.getAmiOutput({ owners: [DEBIAN_AMI_OWNER], mostRecent: true, filters: [{ name: "name", values: [cloud.image] }, { name: "architecture", values: ["x86_64"] }] }, { parent: this, provider }).id;
+
+    // one security group per server, one ingress rule resource per source (AWS best practice)
+    const groups = Object.fromEntries(cloud.servers.map((s) => [s.name, new aws.ec2.SecurityGroup(`${name}-${s.name}-sg`, {
+      vpcId: vpc.id, name: `dhis2-${stack}-${s.name}`, description: `DHIS2 ${stack} ${s.name}: only the flows of the deployment plan`, tags: tags(s.name),
+    }, child)]));
+    for (const s of cloud.servers) {
+      const group = groups[s.name]!;
+      new aws.vpc.SecurityGroupEgressRule(`${name}-${s.name}-egress`, { securityGroupId: group.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "outgoing: packages, mail relay, between servers" }, child);
+      s.rules.forEach((r, i) => {
+        const sources: Omit<aws.vpc.SecurityGroupIngressRuleArgs, "securityGroupId" | "ipProtocol">[] =
+          r.source.kind === "anywhere" ? [{ cidrIpv4: "0.0.0.0/0" }, { cidrIpv6: "::/0" }]
+            : r.source.kind === "cidrs" ? r.source.cidrs.map((c) => (c.includes(":") ? { cidrIpv6: c } : { cidrIpv4: c }))
+              : [{ referencedSecurityGroupId: groups[r.source.server]!.id }];
+        sources.forEach((src, j) => new aws.vpc.SecurityGroupIngressRule(`${name}-${s.name}-in-${i}-${j}`, {
+          securityGroupId: group.id, ipProtocol: "tcp", fromPort: r.port, toPort: r.port, description: r.purpose, ...src,
+        }, child));
+      });
+    }
+
+    const machines: Record<string, pulumi.Resource> = {};
+    const bootstrap: Record<string, HostStep[]> = {};
+    let publicAddress: pulumi.Output<string> = pulumi.output("");
+    for (const s of cloud.servers) {
+      const instance = new aws.ec2.Instance(`${name}-${s.name}`, {
+        ami,
+        instanceType: s.choice.type.name,
+        subnetId: (s.subnet === "public" ? publicSubnet : privateSubnet!).id,
+        privateIp: s.privateAddress,
+        vpcSecurityGroupIds: [groups[s.name]!.id],
+        keyName: keyPair.keyName,
+        userData: s.userData,
+        userDataReplaceOnChange: false,
+        rootBlockDevice: { volumeType: "gp3", volumeSize: s.rootDiskGb, encrypted: true },
+        metadataOptions: { httpTokens: "required", httpEndpoint: "enabled" },
+        disableApiTermination: Boolean(s.volume) || s.publicAddress,
+        tags: tags(s.name),
+      }, { ...child, ignoreChanges: ["userData", "ami", "keyName"] });
+      machines[s.name] = instance;
+      if (s.publicAddress) {
+        const eip = new aws.ec2.Eip(`${name}-${s.name}-ip`, { domain: "vpc", tags: tags(s.name) }, { ...child, protect: true });
+        machines[s.name] = new aws.ec2.EipAssociation(`${name}-${s.name}-ip`, { allocationId: eip.id, instanceId: instance.id }, child);
+        publicAddress = eip.publicIp;
+      }
+      if (s.volume) {
+        const volume = new aws.ebs.Volume(`${name}-${s.volume.name}`, {
+          availabilityZone: zone, size: s.volume.sizeGb, type: "gp3", encrypted: true, tags: tags("data"),
+        }, { ...child, protect: true, retainOnDelete: true });
+        machines[s.name] = new aws.ec2.VolumeAttachment(`${name}-${s.volume.name}-attachment`, {
+          deviceName: "/dev/sdf", instanceId: instance.id, volumeId: volume.id, stopInstanceBeforeDetaching: true,
+        }, { ...child, dependsOn: s.publicAddress ? [machines[s.name]!] : [] });
+        bootstrap[s.name] = bootstrapStep(plan, s, cloud, volume.id);
+      }
+    }
+    this.machines = machines;
+    this.bootstrap = bootstrap;
+    this.publicAddress = publicAddress;
+    this.hosts = sshHosts(plan, cloud, publicAddress, pulumi.secret(args.privateKey));
+    this.registerOutputs({ publicAddress });
+  }
+}
