@@ -113,12 +113,16 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
       if (!s) throw new Error(`no set-up for ${node}`);
       return s;
     };
+    // Servers reached through the bastion wait for the bastion's firewall: a connection that is
+    // open while nftables is first loaded is not tracked from its start, and the bastion would
+    // drop the replies of a tunnel that spans the load.
+    let bastionReady: pulumi.Resource | undefined;
     const converge = (node: string, extra: Partial<ConstructorParameters<typeof ConvergedHost>[1]> = {}) =>
       new ConvergedHost(`${name}-${node}`, {
         host: hosts[node]!,
         setup: setupOf(node),
         secretContents: secretContents(node),
-        dependsOn: machines[node] ? [machines[node]!] : [],
+        dependsOn: [...(machines[node] ? [machines[node]!] : []), ...(bastionReady && node !== platform.bastion ? [bastionReady] : [])],
         bootstrap: platform.bootstrap[node],
         ...extra,
       }, child);
@@ -147,8 +151,9 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
         }));
     const roleOf = (node: string) => ({ prepare: steps(node, "prepare"), install: steps(node, "install"), after: steps(node, "after") });
 
+    const proxy = converge("proxy", roleOf("proxy"));
+    if (platform.bastion === "proxy") bastionReady = proxy.started;
     const database = converge("database", roleOf("database"));
-    converge("proxy", roleOf("proxy"));
     converge("monitor", roleOf("monitor"));
     const searchReports: Record<string, pulumi.Output<string>> = {};
     for (const inst of plan.instances) {
@@ -187,7 +192,7 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     if (config.platform === "existing") {
       if (config.isolation === "vm") {
         const existing = new ExistingPlatform(`${name}-servers`, { plan, privateKey }, child);
-        return { hosts: existing.hosts, machines: existing.machines, bootstrap: {}, where: existing.connections, publicAddress: pulumi.output("") };
+        return { hosts: existing.hosts, machines: existing.machines, bootstrap: {}, where: existing.connections, publicAddress: pulumi.output(""), bastion: "proxy" };
       }
       const s = config.servers!.host!;
       const host = new SshHost("host", { host: s.address, user: s.user ?? config.admin.user, port: s.port, privateKey, hostKey: s.hostKey });
@@ -197,7 +202,7 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     const Platform = config.platform === "hcloud" ? HcloudPlatform : AwsPlatform;
     const p = new Platform(`${name}-${config.platform}`, { plan, cloud, privateKey }, child);
     if (config.isolation === "vm") {
-      return { hosts: p.hosts, machines: p.machines, bootstrap: p.bootstrap, where: pulumi.output(Object.fromEntries(cloud.servers.map((x) => [x.name, `${x.choice.type.name} ${x.privateAddress}`]))), publicAddress: p.publicAddress };
+      return { hosts: p.hosts, machines: p.machines, bootstrap: p.bootstrap, where: pulumi.output(Object.fromEntries(cloud.servers.map((x) => [x.name, `${x.choice.type.name} ${x.privateAddress}`]))), publicAddress: p.publicAddress, bastion: "proxy" };
     }
     return this.lxdServer(name, plan, p.hosts.host!, p.machines.host, p.bootstrap.host ?? [], p.publicAddress);
   }
@@ -224,4 +229,6 @@ interface PlatformHosts {
   readonly bootstrap: Readonly<Record<string, HostStep[]>>;
   readonly where: pulumi.Output<Record<string, string>>;
   readonly publicAddress: pulumi.Output<string>;
+  /** The node every other one is reached through, when there is one. */
+  readonly bastion?: string;
 }
