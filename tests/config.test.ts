@@ -469,7 +469,7 @@ test("deploying needs what validation cannot see: the local files a stack names,
   const existing = load(build("existing")).plan.config;
   const [p] = deployProblems(existing);
   t.is(p!.key, "dhis2:admin.privateKey");
-  t.regex(p!.message, /pulumi config set --secret dhis2:admin\.privateKey/);
+  t.regex(p!.message, /pulumi config set --path --secret dhis2:admin\.privateKey < /);
   const withKey = load(build("existing", (c) => { c.admin.privateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----"; })).plan.config;
   t.deepEqual(deployProblems(withKey), []);
   t.is(withKey.admin.privateKey?.configKey, "dhis2:admin.privateKey");

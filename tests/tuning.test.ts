@@ -10,6 +10,8 @@ import { tunePostgres } from "../lib/plan/postgres";
 import { hostReserve, MINIMUM } from "../lib/plan/sizing";
 import { allNodes } from "../lib/plan/topology";
 import { cloudStack, load } from "./support/stacks";
+import { validateStackConfig } from "../lib/config/validate";
+import { buildPlan } from "../lib/plan";
 
 const setting = (plan: Plan, name: string) => plan.postgres.settings.find((s) => s.name === name)?.value;
 
@@ -27,14 +29,15 @@ const hosts = fc.record({
   instances: fc.integer({ min: 1, max: 3 }),
 });
 
-/** Load a plan, or return the ConfigError for a host too small (never anything else). */
+/**
+ * Validate and plan (sizing and tuning only: the cloud's server types are tests/platforms' matter),
+ * or return the ConfigError for a host too small (never anything else).
+ */
 function planOrTooSmall(raw: Record<string, unknown>): Plan | ConfigError {
-  try {
-    return load(raw).plan;
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
+  const v = validateStackConfig("test", raw);
+  if (!v.config) return new ConfigError("test", v.problems);
+  const p = buildPlan(v.config);
+  return p.plan ?? new ConfigError("test", p.problems);
 }
 
 for (const isolation of ["lxd", "vm"] as const) {

@@ -89,7 +89,9 @@ export function planCloud(plan: Plan): { cloud?: CloudPlan; problems: ConfigProb
     const c = chooseServerType(cloud, need);
     if (c) return c;
     const big = largestType(cloud, need.dedicated);
-    problems.push({ key, value: { cpus, memoryGb }, message: `no ${cloud} server type in ${location} has ${need.cpus} ${need.dedicated ? "dedicated " : ""}vCPUs and ${memoryGb} GB (the largest is ${big.name}: ${big.cpus} vCPU, ${big.memoryGb} GB): lower the size or set serverType` });
+    // name the size that cannot be met: the CPUs if no type has that many, else the memory
+    const cpusExist = chooseServerType(cloud, { ...need, memoryGb: 0 }) !== undefined;
+    problems.push({ key: `${key}.${cpusExist ? "memoryGb" : "cpus"}`, value: cpusExist ? memoryGb : cpus, message: `no ${cloud} server type in ${location} has ${need.cpus} ${need.dedicated ? "dedicated " : ""}vCPUs and ${memoryGb} GB (the largest is ${big.name}: ${big.cpus} vCPU, ${big.memoryGb} GB): lower the size or set serverType` });
     return { type: big, why: "too small" };
   };
   const hosts = renderDeployment(plan, placeholderSecrets(plan));

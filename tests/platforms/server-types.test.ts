@@ -44,9 +44,11 @@ test("an explicit serverType wins; one the table does not know is used with a wa
 });
 
 test("a size no type of the table has is refused before anything is touched, naming the key", (t) => {
+  const memory = t.throws(() => load(cloudStack({ isolation: "vm", cpus: 8, memoryGb: 300 })), { instanceOf: ConfigError })!;
+  t.true(memory.problems.some((p) => p.key === "dhis2:sizes.database.memoryGb" && p.value === 300), memory.message);
   const raw = cloudStack({ isolation: "vm", cpus: 64, memoryGb: 512 });
   const e = t.throws(() => load(raw), { instanceOf: ConfigError })!;
-  t.true(e.problems.some((p) => p.key === "dhis2:sizes.database" && /no hcloud server type in fsn1 has 64 dedicated vCPUs and 512 GB .*ccx63/.test(p.message)), e.message);
+  t.true(e.problems.some((p) => p.key === "dhis2:sizes.database.cpus" && /no hcloud server type in fsn1 has 64 dedicated vCPUs and 512 GB .*ccx63/.test(p.message)), e.message);
 });
 
 test("monthly prices: per cloud, servers and volumes, from the dated table", (t) => {
