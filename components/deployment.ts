@@ -128,9 +128,6 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
       }, child);
 
     // --- roles --------------------------------------------------------------------------------
-    if (config.tls.mode === "provided") {
-      throw new pulumi.RunError("dhis2:tls.mode provided: installing a provided certificate is not built yet; use self-signed on the local platform");
-    }
     const artifact = (node: string) => (what: string, source: string): ArtifactSource => {
       if (!isLocalArtifact(source)) return { source };
       return { source, staged: stagedPath(`${node}-${what}`), sha256: fileSha256(source) };

@@ -166,7 +166,11 @@ test("artifacts: a URL is downloaded on the host, a local file is copied first a
 });
 
 test("every shell script the convergence runs is valid bash (bash -n)", (t) => {
-  const plans = { local: local(), hcloud: load(cloudStack({ isolation: "vm", cpus: 8, memoryGb: 16, instances: 2 })).plan };
+  const plans = {
+    local: local(),
+    hcloud: load(cloudStack({ isolation: "vm", cpus: 8, memoryGb: 16, instances: 2 })).plan,
+    "aws-lxd-provided-tls": load({ ...cloudStack({ isolation: "lxd", cpus: 16, memoryGb: 32 }), platform: "aws", tls: { mode: "provided", certificateFile: "/srv/tls/chain.pem", keyFile: "/srv/tls/key.pem" } }).plan,
+  };
   let n = 0;
   for (const [name, plan] of Object.entries(plans)) {
     const hosts = renderDeployment(plan, placeholderSecrets(plan));
@@ -190,4 +194,17 @@ test("every shell script the convergence runs is valid bash (bash -n)", (t) => {
   }
   t.true(n > 30, `${n} scripts`);
   t.true(PATHS.postgresApply.startsWith("/usr/local/sbin/"));
+});
+
+test("tls.mode provided: the chain and the key are copied with their sha256 and installed for every host name, after a check that they belong together", (t) => {
+  const plan = load({ ...cloudStack({ isolation: "vm", cpus: 8, memoryGb: 16 }), tls: { mode: "provided", certificateFile: "/srv/tls/chain.pem", keyFile: "/srv/tls/key.pem" } }).plan;
+  const sha = (c: string) => c.repeat(64);
+  const steps = roleSteps(plan, "proxy", { artifact: (name, source) => ({ source, staged: `/var/lib/dhis2-toolkit/incoming/proxy-${name}`, sha256: sha(name === "tls-key" ? "b" : "a") }), databasePasswords: {} });
+  t.deepEqual(steps.map((s) => s.name), ["certificates", "tls-chain", "tls-key"]);
+  t.like(steps[1]!.copy, { localPath: "/srv/tls/chain.pem", fingerprint: sha("a") });
+  t.like(steps[2]!.copy, { localPath: "/srv/tls/key.pem", fingerprint: sha("b") });
+  const script = steps[2]!.script;
+  t.regex(script, new RegExp(`echo "${sha("b")}  \\$key" \\| sha256sum -c`));
+  t.regex(script, /openssl x509 -noout -pubkey -in "\$chain" \| sha256sum\)" != "\$\(openssl pkey -pubout -in "\$key"/);
+  t.regex(script, /install -m 0640 -o root -g www-data "\$key" \/etc\/ssl\/dhis2\/dhis2\.example\.org\/privkey\.pem/);
 });

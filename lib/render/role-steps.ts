@@ -75,6 +75,23 @@ export function letsencryptScript(plan: Plan): string {
   });
 }
 
+/** Installs the provided certificate and key (tls.mode provided) into every host name's directory. */
+export function providedCertificateScript(plan: Plan, chain: ArtifactSource, key: ArtifactSource): string {
+  const certs = proxyCertificates(plan);
+  const ctx = (a: ArtifactSource) => artifactContext(a);
+  const c = ctx(chain);
+  const k = ctx(key);
+  if (!c.staged || !k.staged) throw new Error("the provided certificate and key are local files");
+  return renderTemplate("nginx/provided-certificate.sh.hbs", {
+    stack: plan.config.stack,
+    chainSource: chain.source, keySource: key.source,
+    chainStaged: c.staged, keyStaged: k.staged,
+    chainSha256: c.sha256, keySha256: k.sha256,
+    hostnames: certs.map((x) => x.hostname),
+    dirs: certs.map((x) => x.certificate.slice(0, x.certificate.lastIndexOf("/"))),
+  });
+}
+
 /** A PostgreSQL string literal. */
 export function sqlLiteral(s: string): string {
   if (s.includes("\0")) throw new Error("a NUL byte cannot be in a PostgreSQL string");
@@ -135,6 +152,13 @@ export function roleSteps(plan: Plan, node: string, inputs: RoleStepInputs): Rol
     // nginx needs a certificate to start: a self-signed one until the real one is there
     steps.push({ name: "certificates", phase: "prepare", script: selfSignedCertificatesScript(plan) });
     if (config.tls.mode === "letsencrypt") steps.push({ name: "letsencrypt", phase: "after", script: letsencryptScript(plan) });
+    if (config.tls.mode === "provided") {
+      const chain = inputs.artifact("tls-chain", config.tls.certificateFile!);
+      const key = inputs.artifact("tls-key", config.tls.keyFile!);
+      // the chain is copied by the first step, the key by the second, which installs both
+      steps.push({ name: "tls-chain", phase: "prepare", script: `#!/bin/sh\n# the provided certificate chain ${chain.source} is copied to ${chain.staged}\ntest -s ${chain.staged}\n`, ...withCopy(chain) });
+      steps.push({ name: "tls-key", phase: "prepare", script: providedCertificateScript(plan, chain, key), ...withCopy(key) });
+    }
   }
   if (node === "database") {
     steps.push({ name: "databases", phase: "after", command: "runuser -u postgres -- psql -X -q -f -", script: databasesSql(plan, inputs.databasePasswords), secret: true });

@@ -580,13 +580,7 @@ func addAssets(out resource.PropertyMap, s spec) error {
 // Resource lifecycle
 
 func inputsOnly(m resource.PropertyMap) resource.PropertyMap {
-	out := resource.PropertyMap{}
-	for _, k := range commandInputs {
-		if v, ok := m[resource.PropertyKey(k)]; ok && !v.IsNull() {
-			out[resource.PropertyKey(k)] = v
-		}
-	}
-	return out
+	return pick(m, commandInputs)
 }
 
 func anySecret(m resource.PropertyMap) bool {
