@@ -2,7 +2,9 @@
  * The whole recommended topology of one stack: the platform's hosts, then every role converged on
  * them from the rendered files, then the post-provision steps.
  *
- *   platform (local: LXD containers)  → a Host per node
+ *   platform                          → a Host per node: LXD containers on this machine (local),
+ *                                       existing servers over SSH, hcloud or aws servers over SSH,
+ *                                       or containers on one LXD server of those
  *   secrets (generated once)          → database and encryption passwords, monitoring login
  *   per node: ConvergedHost           → packages, files, services (+ role steps)
  *   post-provision                    → tracker search indexes of each instance
