@@ -67,13 +67,14 @@ export interface Topology {
 /** The address at `offset` in a network. */
 export function addressAt(cidr: string, offset: number): string {
   const [addr, prefix] = ipaddr.parseCIDR(cidr);
-  const bytes = addr.toByteArray();
-  let n = (((bytes[0]! << 24) >>> 0) + (bytes[1]! << 16) + (bytes[2]! << 8) + bytes[3]!) >>> 0;
   const size = 2 ** (32 - prefix);
   if (offset <= 0 || offset >= size - 1) throw new Error(`offset ${offset} does not fit ${cidr}`);
-  n = (n + offset) >>> 0;
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
+  return numberToBytes(bytesToNumber(addr.toByteArray()) + offset).join(".");
 }
+
+/** IPv4 address bytes ↔ an unsigned 32-bit number. */
+const bytesToNumber = (b: number[]) => (((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]!) >>> 0;
+const numberToBytes = (n: number) => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
 
 export function allNodes(t: Topology): Node[] {
   return [t.proxy, ...t.instances, t.database, t.monitor];
@@ -88,12 +89,9 @@ export function awsSubnets(cidr: string): { public: string; private: string } {
   const [addr, prefix] = ipaddr.parseCIDR(cidr);
   const half = 2 ** (32 - prefix - 1);
   const base = addr.toString();
-  const second = ipaddr.fromByteArray(numberToBytes(bytesToNumber(addr.toByteArray()) + half)).toString();
+  const second = numberToBytes(bytesToNumber(addr.toByteArray()) + half).join(".");
   return { public: `${base}/${prefix + 1}`, private: `${second}/${prefix + 1}` };
 }
-
-const bytesToNumber = (b: number[]) => (((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]!) >>> 0;
-const numberToBytes = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
 
 /** Offset of the proxy in the public subnet on AWS (the first four addresses are AWS's). */
 export const AWS_PROXY_OFFSET = 10;
