@@ -21,7 +21,7 @@ import { placeholderSecrets, renderDeployment, type DeploymentSecrets } from "..
 import { isLocalArtifact, roleSteps, stagedPath, type ArtifactSource, type StepPhase } from "../lib/render/role-steps";
 import { searchIndexTarget } from "../lib/dhis2/search-indexes";
 import { ConvergedHost, RUN_SCRIPT, type HostStep } from "./converged-host";
-import { SshHost, type Host } from "./host";
+import type { Host } from "./host";
 import { AwsPlatform, HcloudPlatform } from "./cloud";
 import { planCloud } from "../lib/platform/cloud";
 import * as path from "node:path";
@@ -189,13 +189,11 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     if (!key) throw new pulumi.RunError("dhis2:admin.privateKey: is required to reach the servers over SSH");
     const privateKey = pulumi.secret(key);
     if (config.platform === "existing") {
+      const existing = new ExistingPlatform(`${name}-servers`, { plan, privateKey }, child);
       if (config.isolation === "vm") {
-        const existing = new ExistingPlatform(`${name}-servers`, { plan, privateKey }, child);
         return { hosts: existing.hosts, machines: existing.machines, bootstrap: {}, where: existing.connections, publicAddress: pulumi.output(""), bastion: "proxy" };
       }
-      const s = config.servers!.host!;
-      const host = new SshHost("host", { host: s.address, user: s.user ?? config.admin.user, port: s.port, privateKey, hostKey: s.hostKey });
-      return this.lxdServer(name, plan, host, undefined, [], pulumi.output(s.address));
+      return this.lxdServer(name, plan, existing.hosts.host!, undefined, [], pulumi.output(config.servers!.host!.address));
     }
     const cloud = planCloud(plan).cloud!;
     const Platform = config.platform === "hcloud" ? HcloudPlatform : AwsPlatform;

@@ -1,5 +1,6 @@
 /**
- * Platform `existing`, isolation `vm`: servers a data centre hands over (seed 002), one per role,
+ * Platform `existing`: servers a data centre hands over (seed 002). Isolation `lxd`: the one
+ * server (`servers.host`) that runs the containers, reached directly. Isolation `vm`: one per role,
  * reached over SSH as the admin user with sudo. The proxy is the bastion: the toolkit connects to
  * it directly (`servers.proxy.address`) and to every other server through it, which is what the
  * host firewalls allow (admin networks → proxy:22, proxy → the others:22). Host keys are pinned
@@ -15,14 +16,14 @@ import type { ServerInput } from "../lib/config/schema";
 import { SshHost, type Host, type SshConnection } from "./host";
 
 export interface ExistingPlatformArgs {
-  /** The deployment plan (platform existing, isolation vm). */
+  /** The deployment plan (platform existing). */
   readonly plan: Plan;
   /** The private key matching one of admin.sshKeys (a secret). */
   readonly privateKey: pulumi.Input<string>;
 }
 
 export class ExistingPlatform extends pulumi.ComponentResource {
-  /** How to reach each node. */
+  /** How to reach each node (vm), or the LXD server as "host" (lxd). */
   public readonly hosts: Readonly<Record<string, Host>>;
   /** Nothing to wait for: the servers exist. */
   public readonly machines: Readonly<Record<string, pulumi.Resource | undefined>>;
@@ -33,25 +34,32 @@ export class ExistingPlatform extends pulumi.ComponentResource {
     super("dhis2:existing:Platform", name, {}, opts);
     const { plan } = args;
     const { config } = plan;
-    if (config.platform !== "existing" || config.isolation !== "vm" || !config.servers) {
-      throw new Error(`ExistingPlatform needs platform existing with isolation vm and dhis2:servers`);
+    if (config.platform !== "existing" || !config.servers) {
+      throw new Error(`ExistingPlatform needs platform existing and dhis2:servers`);
     }
     const servers = config.servers;
     const serverOf = (node: string): ServerInput | undefined =>
-      node === "proxy" || node === "database" || node === "monitor" ? servers[node] : servers.instances?.[node];
+      node === "host" ? servers.host
+        : node === "proxy" || node === "database" || node === "monitor" ? servers[node] : servers.instances?.[node];
     const key = pulumi.secret(args.privateKey);
     const connection = (node: string): Omit<SshConnection, "bastion"> => {
       const s = serverOf(node);
       if (!s) throw new Error(`dhis2:servers has no server for ${node}`);
       return { host: s.address, user: s.user ?? config.admin.user, port: s.port ?? 22, privateKey: key, hostKey: s.hostKey };
     };
-    const bastion = connection("proxy");
     const hosts: Record<string, Host> = {};
     const shown: Record<string, string> = {};
-    for (const node of allNodes(plan.topology)) {
+    if (config.isolation === "lxd") {
+      // one server running the containers: reached directly
+      const c = connection("host");
+      hosts.host = new SshHost("host", c);
+      shown.host = `${String(c.user)}@${String(c.host)}`;
+    }
+    const bastion = config.isolation === "vm" ? connection("proxy") : undefined;
+    for (const node of bastion ? allNodes(plan.topology) : []) {
       const c = connection(node.name);
-      hosts[node.name] = new SshHost(node.name, node.name === "proxy" ? c : { ...c, bastion });
-      shown[node.name] = `${String(c.user)}@${String(c.host)}${node.name === "proxy" ? "" : ` (through ${String(bastion.host)})`}`;
+      hosts[node.name] = new SshHost(node.name, node.name === "proxy" ? c : { ...c, bastion: bastion! });
+      shown[node.name] = `${String(c.user)}@${String(c.host)}${node.name === "proxy" ? "" : ` (through ${String(bastion!.host)})`}`;
     }
     this.hosts = hosts;
     this.machines = {};
