@@ -17,7 +17,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as hcloud from "@pulumi/hcloud";
 import type { Plan } from "../lib/plan";
-import { dataVolumeScript, DEBIAN_AMI_OWNER, type CloudPlan, type CloudServer, type FirewallRule } from "../lib/platform/cloud";
+import { dataVolumeScript, DEBIAN_AMI_OWNER, hcloudNetworkZone, ruleSources, type CloudPlan, type CloudServer } from "../lib/platform/cloud";
 import { SshHost, type Host, type SshConnection } from "./host";
 import type { HostStep } from "./converged-host";
 
@@ -56,25 +56,24 @@ function bootstrapStep(plan: Plan, server: CloudServer, cloud: CloudPlan, volume
   return [{ name: "data-volume", stdin: volumeId.apply((id) => dataVolumeScript(plan, server, cloud.cloud, id)) }];
 }
 
-/** Hetzner network zone of a location. */
-export function hcloudNetworkZone(location: string): string {
-  if (location === "ash") return "us-east";
-  if (location === "hil") return "us-west";
-  if (location === "sin") return "ap-southeast";
-  return "eu-central";
+/** What both clouds give the deployment once their resources are declared. */
+abstract class CloudPlatform extends pulumi.ComponentResource implements CloudHosts {
+  public hosts: Readonly<Record<string, Host>> = {};
+  public machines: Readonly<Record<string, pulumi.Resource>> = {};
+  public bootstrap: Readonly<Record<string, HostStep[]>> = {};
+  public publicAddress: pulumi.Output<string> = pulumi.output("");
+
+  /** Record the servers, their volume steps and the public address; SSH hosts follow from them. */
+  protected publish(args: CloudPlatformArgs, machines: Record<string, pulumi.Resource>, bootstrap: Record<string, HostStep[]>, publicAddress: pulumi.Output<string>): void {
+    this.machines = machines;
+    this.bootstrap = bootstrap;
+    this.publicAddress = publicAddress;
+    this.hosts = sshHosts(args.plan, args.cloud, publicAddress, pulumi.secret(args.privateKey));
+    this.registerOutputs({ publicAddress });
+  }
 }
 
-function hcloudSources(r: FirewallRule): string[] {
-  if (r.source.kind === "anywhere") return ["0.0.0.0/0", "::/0"];
-  if (r.source.kind === "cidrs") return [...r.source.cidrs];
-  return [`${r.source.address}/32`];
-}
-
-export class HcloudPlatform extends pulumi.ComponentResource implements CloudHosts {
-  public readonly hosts: Readonly<Record<string, Host>>;
-  public readonly machines: Readonly<Record<string, pulumi.Resource>>;
-  public readonly bootstrap: Readonly<Record<string, HostStep[]>>;
-  public readonly publicAddress: pulumi.Output<string>;
+export class HcloudPlatform extends CloudPlatform {
 
   constructor(name: string, args: CloudPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dhis2:hcloud:Platform", name, {}, opts);
@@ -101,7 +100,7 @@ export class HcloudPlatform extends pulumi.ComponentResource implements CloudHos
         name: `dhis2-${stack}-${s.name}`,
         labels: labels(plan, s.name),
         rules: s.rules.filter((r) => r.source.kind !== "server").map((r) => ({
-          direction: "in", protocol: "tcp", port: String(r.port), sourceIps: hcloudSources(r), description: r.purpose,
+          direction: "in", protocol: "tcp", port: String(r.port), sourceIps: ruleSources(r).map((x) => ("cidr" in x ? x.cidr : `${x.address}/32`)), description: r.purpose,
         })),
       }, child);
       const ip = s.publicAddress
@@ -135,19 +134,11 @@ export class HcloudPlatform extends pulumi.ComponentResource implements CloudHos
         bootstrap[s.name] = bootstrapStep(plan, s, cloud, volume.id);
       }
     }
-    this.machines = machines;
-    this.bootstrap = bootstrap;
-    this.publicAddress = publicAddress;
-    this.hosts = sshHosts(plan, cloud, publicAddress, pulumi.secret(args.privateKey));
-    this.registerOutputs({ publicAddress });
+    this.publish(args, machines, bootstrap, publicAddress);
   }
 }
 
-export class AwsPlatform extends pulumi.ComponentResource implements CloudHosts {
-  public readonly hosts: Readonly<Record<string, Host>>;
-  public readonly machines: Readonly<Record<string, pulumi.Resource>>;
-  public readonly bootstrap: Readonly<Record<string, HostStep[]>>;
-  public readonly publicAddress: pulumi.Output<string>;
+export class AwsPlatform extends CloudPlatform {
 
   constructor(name: string, args: CloudPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dhis2:aws:Platform", name, {}, opts);
@@ -184,10 +175,8 @@ export class AwsPlatform extends pulumi.ComponentResource implements CloudHosts 
       const group = groups[s.name]!;
       new aws.vpc.SecurityGroupEgressRule(`${name}-${s.name}-egress`, { securityGroupId: group.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "outgoing: packages, mail relay, between servers" }, child);
       s.rules.forEach((r, i) => {
-        const sources: Omit<aws.vpc.SecurityGroupIngressRuleArgs, "securityGroupId" | "ipProtocol">[] =
-          r.source.kind === "anywhere" ? [{ cidrIpv4: "0.0.0.0/0" }, { cidrIpv6: "::/0" }]
-            : r.source.kind === "cidrs" ? r.source.cidrs.map((c) => (c.includes(":") ? { cidrIpv6: c } : { cidrIpv4: c }))
-              : [{ referencedSecurityGroupId: groups[r.source.server]!.id }];
+        const sources: Omit<aws.vpc.SecurityGroupIngressRuleArgs, "securityGroupId" | "ipProtocol">[] = ruleSources(r).map((x) =>
+          !("cidr" in x) ? { referencedSecurityGroupId: groups[x.server]!.id } : x.cidr.includes(":") ? { cidrIpv6: x.cidr } : { cidrIpv4: x.cidr });
         sources.forEach((src, j) => new aws.vpc.SecurityGroupIngressRule(`${name}-${s.name}-in-${i}-${j}`, {
           securityGroupId: group.id, ipProtocol: "tcp", fromPort: r.port, toPort: r.port, description: r.purpose, ...src,
         }, child));
@@ -228,10 +217,6 @@ export class AwsPlatform extends pulumi.ComponentResource implements CloudHosts 
         bootstrap[s.name] = bootstrapStep(plan, s, cloud, volume.id);
       }
     }
-    this.machines = machines;
-    this.bootstrap = bootstrap;
-    this.publicAddress = publicAddress;
-    this.hosts = sshHosts(plan, cloud, publicAddress, pulumi.secret(args.privateKey));
-    this.registerOutputs({ publicAddress });
+    this.publish(args, machines, bootstrap, publicAddress);
   }
 }

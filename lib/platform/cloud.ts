@@ -32,6 +32,21 @@ export interface FirewallRule {
   readonly purpose: string;
 }
 
+/** The sources of a rule, one per cloud firewall entry: CIDRs (0.0.0.0/0 and ::/0 for anywhere) or a server. */
+export function ruleSources(r: FirewallRule): ({ readonly cidr: string } | { readonly server: string; readonly address: string })[] {
+  if (r.source.kind === "anywhere") return [{ cidr: "0.0.0.0/0" }, { cidr: "::/0" }];
+  if (r.source.kind === "cidrs") return r.source.cidrs.map((cidr) => ({ cidr }));
+  return [{ server: r.source.server, address: r.source.address }];
+}
+
+/** Hetzner network zone of a location. */
+export function hcloudNetworkZone(location: string): string {
+  if (location === "ash") return "us-east";
+  if (location === "hil") return "us-west";
+  if (location === "sin") return "ap-southeast";
+  return "eu-central";
+}
+
 export interface CloudServer {
   /** proxy, database, monitor, an instance name; "host" in lxd isolation. */
   readonly name: string;
