@@ -16,7 +16,6 @@
 //     logging, assetPaths / archivePaths, and the stdout / stderr outputs
 //     (with one trailing newline removed).
 //   - command:local:run (the local.run / local.runOutput invoke).
-//
 //   - command:remote:Command and command:remote:CopyToRemote over SSH, with a
 //     bastion (connection.proxy) and a pinned host key (remote.go).
 //
@@ -218,36 +217,29 @@ func plain(v resource.PropertyValue) resource.PropertyValue {
 	return v
 }
 
-func getString(m resource.PropertyMap, k string) (string, error) {
+// getScalar reads one scalar input: def when missing or null, an error naming the key when of another type.
+func getScalar[T any](m resource.PropertyMap, k string, def T, what string, is func(resource.PropertyValue) bool, get func(resource.PropertyValue) T) (T, error) {
 	v, ok := m[resource.PropertyKey(k)]
 	if !ok {
-		return "", nil
+		return def, nil
 	}
 	v = plain(v)
 	switch {
 	case v.IsNull():
-		return "", nil
-	case v.IsString():
-		return v.StringValue(), nil
+		return def, nil
+	case is(v):
+		return get(v), nil
 	default:
-		return "", fmt.Errorf("%s: expected a string, got %v", k, v.TypeString())
+		return def, fmt.Errorf("%s: expected %s, got %v", k, what, v.TypeString())
 	}
 }
 
+func getString(m resource.PropertyMap, k string) (string, error) {
+	return getScalar(m, k, "", "a string", resource.PropertyValue.IsString, resource.PropertyValue.StringValue)
+}
+
 func getBool(m resource.PropertyMap, k string, def bool) (bool, error) {
-	v, ok := m[resource.PropertyKey(k)]
-	if !ok {
-		return def, nil
-	}
-	v = plain(v)
-	switch {
-	case v.IsNull():
-		return def, nil
-	case v.IsBool():
-		return v.BoolValue(), nil
-	default:
-		return def, fmt.Errorf("%s: expected a boolean, got %v", k, v.TypeString())
-	}
+	return getScalar(m, k, def, "a boolean", resource.PropertyValue.IsBool, resource.PropertyValue.BoolValue)
 }
 
 func getStrings(m resource.PropertyMap, k string) ([]string, error) {

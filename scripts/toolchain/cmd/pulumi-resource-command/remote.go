@@ -60,23 +60,12 @@ func pick(m resource.PropertyMap, keys []string) resource.PropertyMap {
 type sshConn struct {
 	host, user, password, privateKey, privateKeyPassword, hostKey string
 	port, dialErrorLimit, perDialTimeout                          int
-	proxy                                                          *sshConn
+	proxy                                                         *sshConn
 }
 
 func getInt(m resource.PropertyMap, k string, def int) (int, error) {
-	v, ok := m[resource.PropertyKey(k)]
-	if !ok {
-		return def, nil
-	}
-	v = plain(v)
-	switch {
-	case v.IsNull():
-		return def, nil
-	case v.IsNumber():
-		return int(v.NumberValue()), nil
-	default:
-		return def, fmt.Errorf("%s: expected a number, got %v", k, v.TypeString())
-	}
+	return getScalar(m, k, def, "a number", resource.PropertyValue.IsNumber,
+		func(v resource.PropertyValue) int { return int(v.NumberValue()) })
 }
 
 func readConn(v resource.PropertyValue, what string) (*sshConn, error) {
