@@ -492,6 +492,8 @@ const EXISTING_FILE = path.join(ROOT, "stacks", `Pulumi.${EXISTING}.yaml`);
 /** The "servers": plain containers this test creates, with sshd, an admin user and sudo. */
 const SERVERS = { proxy: "10.231.20.2", production: "10.231.20.11", database: "10.231.20.20", monitor: "10.231.20.30" } as const;
 const serverName = (role: string) => `dhis2-e2ex-${role}`;
+/** A command on one of the "servers", as root (the test's own look, not the toolkit's SSH path). */
+const onServer = (role: string, script: string) => inContainer(role, script, 60_000, serverName(role));
 
 async function removeServers(): Promise<void> {
   for (const role of Object.keys(SERVERS)) await run("lxc", ["delete", "--force", serverName(role)]);
@@ -580,15 +582,15 @@ async function existingServersPhase(artifacts: { war: string; glowroot: string }
       if (!info.includes("databaseInfo")) await new Promise((r) => setTimeout(r, 3000));
     }
     const db = (JSON.parse(info) as { databaseInfo: { user: string; name: string; ssl: boolean; serverAddress: string } }).databaseInfo;
-    const conf = await run("lxc", ["exec", serverName("production"), "--", "grep", "^connection.username", PATHS.dhis2Home + "/dhis.conf"]);
+    const conf = await onServer("production", `grep '^connection.username' ${PATHS.dhis2Home}/dhis.conf`);
     assert(conf.stdout.trim() === `connection.username = ${db.user}`, `dhis.conf: ${conf.stdout.trim()}, connected as ${db.user}`);
     assert(db.name === "dhis2_production" && db.ssl && db.serverAddress === SERVERS.database, JSON.stringify(db));
     return `user ${db.user}, database ${db.name}, TLS, server ${db.serverAddress}`;
   });
   await check("i", "PostgreSQL on the database server: SHOW equals the plan; postgis, pg_trgm, btree_gin and the search index exist", async () => {
     const detail = await compareSettings(EXISTING, serverName("database"));
-    const r = await run("lxc", ["exec", serverName("database"), "--", "bash", "-c",
-      `runuser -u postgres -- psql -X -qAt -d dhis2_production -c "SELECT (SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension WHERE extname IN ('postgis','pg_trgm','btree_gin')) || ' ' || (SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'in_toolkit_teav_trgm_%')"`]);
+    const r = await onServer("database",
+      `runuser -u postgres -- psql -X -qAt -d dhis2_production -c "SELECT (SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension WHERE extname IN ('postgis','pg_trgm','btree_gin')) || ' ' || (SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'in_toolkit_teav_trgm_%')"`);
     assert(r.stdout.trim() === "btree_gin,pg_trgm,postgis 1", r.stdout + r.stderr);
     return detail;
   });
@@ -614,7 +616,7 @@ async function existingServersPhase(artifacts: { war: string; glowroot: string }
   });
   await check("i", "an alert from the monitor server reaches the SMTP sink", async () => {
     const before = sink.messages.length;
-    const r = await run("lxc", ["exec", serverName("monitor"), "--", PATHS.alertTest]);
+    const r = await onServer("monitor", PATHS.alertTest);
     assert(r.code === 0, r.stderr);
     const got = await sink.waitFor((m) => m.data.includes(`[DHIS2 ${EXISTING}] TEST`), 90_000, before);
     assert(got, "nothing arrived in 90 s");
