@@ -35,6 +35,13 @@ export DEBIAN_FRONTEND=noninteractive
 export DEBCONF_NONINTERACTIVE_SEEN=true
 export LC_ALL=C
 export HOME="${HOME:-/root}"   # lxc keeps its client configuration there
+# The system's programs only. Under `npm test` / `npm start`, npm puts node_modules/.bin first
+# on PATH, and ava brings @vercel/nft, whose command is called `nft`: the LXD daemon started
+# from such a PATH runs it in place of nftables' nft to read its version and crashes at start.
+# (node, which reads the stack file below, is looked up first: it may live elsewhere, nvm's)
+NODE_BIN="$(command -v node 2>/dev/null || true)"
+SYSTEM_PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+export PATH="$SYSTEM_PATH"
 
 # Bump when the image build below changes: the cache is keyed by it, and the image records it
 # (property dhis2.build).
@@ -91,10 +98,10 @@ if [ -z "$cidr_arg" ]; then
   if [ -r "$CIDR_CACHE" ] && [ "$(head -n1 "$CIDR_CACHE")" = "$stack_key" ]; then
     cidr_arg="$(sed -n 2p "$CIDR_CACHE")"
     cidr_from="stacks/Pulumi.local.yaml dhis2:network.cidr"
-  elif [ -f "$stack_file" ] && command -v node >/dev/null 2>&1 && [ -d "$PROJECT_DIR/node_modules/yaml" ]; then
+  elif [ -f "$stack_file" ] && [ -n "$NODE_BIN" ] && [ -d "$PROJECT_DIR/node_modules/yaml" ]; then
     stack_cidr_file="$(mktemp /run/lxd-dhis2-setup.cidr.XXXXXX)"
     trap 'rm -f "$stack_cidr_file"' EXIT
-    (cd "$PROJECT_DIR" && exec node -e '
+    (cd "$PROJECT_DIR" && exec "$NODE_BIN" -e '
       const YAML = require("yaml");
       const doc = YAML.parse(require("fs").readFileSync(process.argv[1], "utf8")) || {};
       const net = (doc.config || {})["dhis2:network"];
@@ -198,9 +205,29 @@ else
     # Its own session, so it outlives this script and the shell that ran it.
     # (lxd also writes its warnings to stderr: that goes to a file of its own, for crashes;
     # fd 9, the lock, is not inherited: the daemon would hold it for ever)
-    setsid lxd --group root --logfile "$LOGFILE" </dev/null >>"${LOGFILE%.log}.stderr.log" 2>&1 9>&- &
-    echo $! >"$PIDFILE"
-    lxd waitready --timeout 60 </dev/null || die "lxd did not become ready; see $LOGFILE"
+    # (a clean environment: what the daemon runs - nft, dnsmasq, ip - must be the system's)
+    stderr_log="${LOGFILE%.log}.stderr.log"
+    start_mark=$(wc -l <"$stderr_log" 2>/dev/null || echo 0)
+    env -i PATH="$SYSTEM_PATH" HOME="$HOME" LC_ALL=C \
+      setsid lxd --group root --logfile "$LOGFILE" </dev/null >>"$stderr_log" 2>&1 9>&- &
+    pid=$!
+    echo "$pid" >"$PIDFILE"
+    # Ready, or gone (then at once, with what it said), or 120 s.
+    for _ in $(seq 1 240); do
+      lxd_ready && break
+      if ! kill -0 "$pid" 2>/dev/null; then
+        wait "$pid" 2>/dev/null && rc=0 || rc=$?
+        log "lxd exited (status $rc) while starting; what it wrote to $stderr_log:"
+        tail -n +"$((start_mark + 1))" "$stderr_log" | head -n 40 >&2
+        die "lxd did not start; see $LOGFILE and $stderr_log"
+      fi
+      sleep 0.5
+    done
+    if ! lxd_ready; then
+      log "lxd (pid $pid) did not answer within 120 s; the end of $LOGFILE:"
+      tail -n 20 "$LOGFILE" >&2 || true
+      die "lxd did not become ready; see $LOGFILE and $stderr_log"
+    fi
   fi
 fi
 
