@@ -640,35 +640,42 @@ func (p *provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumir
 	if isRemote(urnType(req.GetUrn())) {
 		return p.remoteDiff(req)
 	}
-	olds, err := unmarshal(req.GetOldInputs())
+	olds, news, err := diffInputs(req)
 	if err != nil {
 		return nil, err
+	}
+	return diffKeys(olds, news, commandInputs, false), nil
+}
+
+// diffInputs: the resource's last inputs (its old outputs where the engine sent no old inputs)
+// and its new ones.
+func diffInputs(req *pulumirpc.DiffRequest) (olds, news resource.PropertyMap, err error) {
+	if olds, err = unmarshal(req.GetOldInputs()); err != nil {
+		return nil, nil, err
 	}
 	if len(olds) == 0 {
 		if olds, err = unmarshal(req.GetOlds()); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	olds = inputsOnly(olds)
-	news, err := unmarshal(req.GetNews())
-	if err != nil {
-		return nil, err
+	if news, err = unmarshal(req.GetNews()); err != nil {
+		return nil, nil, err
 	}
-	news = inputsOnly(news)
-	update, _ := getString(news, "update")
-	_, updateUnknown := news["update"]
-	updateUnknown = updateUnknown && news["update"].ContainsUnknowns()
+	return olds, news, nil
+}
 
+// diffKeys compares the inputs named by keys. A changed `triggers` replaces the resource unless
+// it has an update command (given, still unknown, or alwaysUpdates: CopyToRemote copies again).
+func diffKeys(olds, news resource.PropertyMap, keys []string, alwaysUpdates bool) *pulumirpc.DiffResponse {
+	update, _ := getString(news, "update")
+	hasUpdate := alwaysUpdates || update != "" || news["update"].ContainsUnknowns()
 	detailed := map[string]*pulumirpc.PropertyDiff{}
 	var changed, replaces []string
-	for _, k := range commandInputs {
+	for _, k := range keys {
 		key := resource.PropertyKey(k)
 		o, hasOld := olds[key]
 		n, hasNew := news[key]
-		if hasOld && hasNew && o.DeepEquals(n) && !n.ContainsUnknowns() {
-			continue
-		}
-		if !hasOld && !hasNew {
+		if (!hasOld && !hasNew) || (hasOld && hasNew && o.DeepEquals(n) && !n.ContainsUnknowns()) {
 			continue
 		}
 		kind := pulumirpc.PropertyDiff_UPDATE
@@ -678,25 +685,19 @@ func (p *provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumir
 		case !hasNew:
 			kind = pulumirpc.PropertyDiff_DELETE
 		}
-		// Changed triggers replace the resource unless an update command is given.
-		if k == "triggers" && update == "" && !updateUnknown {
-			kind += 1 // ADD->ADD_REPLACE, DELETE->DELETE_REPLACE, UPDATE->UPDATE_REPLACE
+		if k == "triggers" && !hasUpdate {
+			kind++ // ADD->ADD_REPLACE, DELETE->DELETE_REPLACE, UPDATE->UPDATE_REPLACE
 			replaces = append(replaces, k)
 		}
 		changed = append(changed, k)
 		detailed[k] = &pulumirpc.PropertyDiff{Kind: kind, InputDiff: true}
 	}
-	resp := &pulumirpc.DiffResponse{
-		Changes:         pulumirpc.DiffResponse_DIFF_NONE,
-		HasDetailedDiff: true,
-		DetailedDiff:    detailed,
-		Diffs:           changed,
-		Replaces:        replaces,
-	}
+	resp := &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_NONE, HasDetailedDiff: true,
+		DetailedDiff: detailed, Diffs: changed, Replaces: replaces}
 	if len(changed) > 0 {
 		resp.Changes = pulumirpc.DiffResponse_DIFF_SOME
 	}
-	return resp, nil
+	return resp
 }
 
 func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {

@@ -332,52 +332,12 @@ func (p *provider) remoteCheck(req *pulumirpc.CheckRequest) (*pulumirpc.CheckRes
 }
 
 func (p *provider) remoteDiff(req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	keys := remoteInputs(urnType(req.GetUrn()))
-	olds, err := unmarshal(req.GetOldInputs())
+	tok := urnType(req.GetUrn())
+	olds, news, err := diffInputs(req)
 	if err != nil {
 		return nil, err
 	}
-	if len(olds) == 0 {
-		if olds, err = unmarshal(req.GetOlds()); err != nil {
-			return nil, err
-		}
-	}
-	news, err := unmarshal(req.GetNews())
-	if err != nil {
-		return nil, err
-	}
-	olds, news = pick(olds, keys), pick(news, keys)
-	update, _ := getString(news, "update")
-	hasUpdate := urnType(req.GetUrn()) == tokCopyToRemote || update != "" || (news["update"].ContainsUnknowns())
-	detailed := map[string]*pulumirpc.PropertyDiff{}
-	var changed, replaces []string
-	for _, k := range keys {
-		key := resource.PropertyKey(k)
-		o, hasOld := olds[key]
-		n, hasNew := news[key]
-		if (!hasOld && !hasNew) || (hasOld && hasNew && o.DeepEquals(n) && !n.ContainsUnknowns()) {
-			continue
-		}
-		kind := pulumirpc.PropertyDiff_UPDATE
-		switch {
-		case !hasOld:
-			kind = pulumirpc.PropertyDiff_ADD
-		case !hasNew:
-			kind = pulumirpc.PropertyDiff_DELETE
-		}
-		if k == "triggers" && !hasUpdate {
-			kind++
-			replaces = append(replaces, k)
-		}
-		changed = append(changed, k)
-		detailed[k] = &pulumirpc.PropertyDiff{Kind: kind, InputDiff: true}
-	}
-	resp := &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_NONE, HasDetailedDiff: true,
-		DetailedDiff: detailed, Diffs: changed, Replaces: replaces}
-	if len(changed) > 0 {
-		resp.Changes = pulumirpc.DiffResponse_DIFF_SOME
-	}
-	return resp, nil
+	return diffKeys(olds, news, remoteInputs(tok), tok == tokCopyToRemote), nil
 }
 
 func (p *provider) remoteCreate(ctx context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
