@@ -80,6 +80,7 @@ test("set-up of the local stack: each role's packages, Debian's tomcat service m
   t.deepEqual(of("database").services, ["postgresql", "munin-node", "postfix"]);
   t.regex(of("database").startScript, /pg_isready/);
   t.regex(of("monitor").startScript, /runuser -u munin -- \/usr\/bin\/munin-cron/);
+  t.notRegex(of("proxy").startScript, /munin-cron/);
   t.regex(of("proxy").setupScript, /install -d -m 0750 -o root -g www-data \/etc\/ssl\/dhis2\/dhis2\.local/);
   t.notRegex(of("database").setupScript, /nginx/, "nginx only where it runs");
   // the local platform's containers are rebuilt; servers get automatic security updates
@@ -207,4 +208,56 @@ test("tls.mode provided: the chain and the key are copied with their sha256 and 
   t.regex(script, new RegExp(`echo "${sha("b")}  \\$key" \\| sha256sum -c`));
   t.regex(script, /openssl x509 -noout -pubkey -in "\$chain" \| sha256sum\)" != "\$\(openssl pkey -pubout -in "\$key"/);
   t.regex(script, /install -m 0640 -o root -g www-data "\$key" \/etc\/ssl\/dhis2\/dhis2\.example\.org\/privkey\.pem/);
+});
+
+/**
+ * The monitor's first munin run, as rendered, run by bash. munin's cron job may hold munin-update's
+ * lock at that moment (CI once failed so: "Lock already exists"); the script must wait for it and
+ * then run. `runuser` is a stand-in here that behaves as munin-cron does: it fails while a live
+ * process holds the lock, and it records each run.
+ */
+function muninFirstRun(t: import("ava").ExecutionContext, failFirst: number): { status: number | null; runs: number; out: string; seconds: number } {
+  const plan = local();
+  const monitor = hostSetups(plan, renderDeployment(plan, placeholderSecrets(plan))).find((s) => s.role === "monitor")!;
+  const lines = monitor.startScript.split("\n");
+  const from = lines.findIndex((l) => l.startsWith("munin_lock="));
+  const to = lines.findIndex((l, i) => i > from && l === "done");
+  t.true(from > 0 && to > from, "the start script has the munin block");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "munin-first-run-"));
+  const lock = path.join(dir, "munin-update.lock");
+  const runs = path.join(dir, "runs");
+  fs.writeFileSync(path.join(dir, "runuser"), [
+    "#!/bin/bash",
+    `echo run >> ${runs}`,
+    `if [ -e ${lock} ] && kill -0 "$(cat ${lock})" 2>/dev/null; then echo "[FATAL ERROR] Lock already exists: ${lock}. Dying." >&2; exit 1; fi`,
+    `[ "$(wc -l < ${runs})" -gt ${failFirst} ] || { echo "munin-update failed" >&2; exit 1; }`,
+    `[ "$1 $2 $3 $4" = "-u munin -- ${PATHS.muninCron}" ] || { echo "unexpected: $*" >&2; exit 2; }`,
+  ].join("\n"), { mode: 0o755 });
+  // munin's cron job: a live process holding the lock for 4 seconds
+  const holder = `sleep 4 & echo $! > ${lock}`;
+  const block = lines.slice(from, to + 1).join("\n").replace(`munin_lock=${PATHS.muninUpdateLock}`, `munin_lock=${lock}`);
+  const started = Date.now();
+  const r = spawnSync("bash", ["-c", `set -euo pipefail\n${holder}\n${block}`], { env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: "utf8" });
+  const seconds = (Date.now() - started) / 1000;
+  const count = fs.existsSync(runs) ? fs.readFileSync(runs, "utf8").trim().split("\n").length : 0;
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { status: r.status, runs: count, out: r.stdout + r.stderr, seconds };
+}
+
+test("monitor start: the first munin run waits while munin's cron job holds the lock, then runs once", (t) => {
+  const r = muninFirstRun(t, 0);
+  t.is(r.status, 0, r.out);
+  t.is(r.runs, 1, "munin-cron ran once, after the cron job's run ended");
+  t.true(r.seconds >= 3, `waited for the lock holder (${r.seconds}s)`);
+  t.regex(r.out, /munin's cron job is running \(munin-update, pid \d+\); waiting for it/);
+});
+
+test("monitor start: a munin run that fails (the cron job started in between) is tried again; 5 failures fail the start", (t) => {
+  const again = muninFirstRun(t, 1);
+  t.is(again.status, 0, again.out);
+  t.is(again.runs, 2);
+  const never = muninFirstRun(t, 99);
+  t.is(never.status, 1);
+  t.is(never.runs, 5);
+  t.regex(never.out, /munin-cron failed 5 times/);
 });

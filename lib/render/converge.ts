@@ -124,10 +124,10 @@ export function hostSetups(plan: Plan, hosts: readonly HostFiles[]): HostSetup[]
       checks.push(`for i in $(seq 60); do pg_isready -q && break; sleep 1; done; pg_isready`);
     }
     if (h.role === "proxy" || h.role === "monitor") checks.unshift("nginx -t -q");
-    // the first graphs and pages now rather than in 5 minutes (munin's cron job does the rest)
-    if (h.role === "monitor") checks.push("runuser -u munin -- /usr/bin/munin-cron");
+    // the monitor makes its first graphs and pages at once (waiting for munin's own cron job if it runs)
+    const muninFirstRun = h.role === "monitor" ? { lock: PATHS.muninUpdateLock, command: PATHS.muninCron } : false;
     const startScript = renderTemplate("host/start.sh.hbs", {
-      stack: config.stack, hostname: h.hostname, role: h.role, services, checks,
+      stack: config.stack, hostname: h.hostname, role: h.role, services, checks, muninFirstRun,
     });
     return { host: h.host, role: h.role, hostname: h.hostname, packages, setupScript, files: h.files, services, startScript };
   });

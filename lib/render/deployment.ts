@@ -74,6 +74,9 @@ export const PATHS = {
   muninConf: "/etc/munin/munin.conf",
   muninNodeConf: "/etc/munin/munin-node.conf",
   muninPluginConf: "/etc/munin/plugin-conf.d/dhis2",
+  /** munin's own update run (what its cron job runs every 5 minutes) and the lock it holds meanwhile. */
+  muninCron: "/usr/bin/munin-cron",
+  muninUpdateLock: "/var/run/munin/munin-update.lock",
   postfixDir: "/etc/postfix",
   forwardingSysctl: "/etc/sysctl.d/90-dhis2-forwarding.conf",
   /** Sends a test alert through the host's send-only mail set-up. */
