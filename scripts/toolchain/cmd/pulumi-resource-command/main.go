@@ -664,6 +664,17 @@ func diffInputs(req *pulumirpc.DiffRequest) (olds, news resource.PropertyMap, er
 	return olds, news, nil
 }
 
+// updateInputs: the resource's current state and its new inputs.
+func updateInputs(req *pulumirpc.UpdateRequest) (olds, news resource.PropertyMap, err error) {
+	if olds, err = unmarshal(req.GetOlds()); err != nil {
+		return nil, nil, err
+	}
+	if news, err = unmarshal(req.GetNews()); err != nil {
+		return nil, nil, err
+	}
+	return olds, news, nil
+}
+
 // diffKeys compares the inputs named by keys. A changed `triggers` replaces the resource unless
 // it has an update command (given, still unknown, or alwaysUpdates: CopyToRemote copies again).
 func diffKeys(olds, news resource.PropertyMap, keys []string, alwaysUpdates bool) *pulumirpc.DiffResponse {
@@ -754,11 +765,7 @@ func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 	if t := urnType(req.GetUrn()); t != tokCommand {
 		return nil, unsupported(t)
 	}
-	olds, err := unmarshal(req.GetOlds())
-	if err != nil {
-		return nil, err
-	}
-	inputs, err := unmarshal(req.GetNews())
+	olds, inputs, err := updateInputs(req)
 	if err != nil {
 		return nil, err
 	}

@@ -361,11 +361,7 @@ func (p *provider) remoteCreate(ctx context.Context, req *pulumirpc.CreateReques
 }
 
 func (p *provider) remoteUpdate(ctx context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
-	olds, err := unmarshal(req.GetOlds())
-	if err != nil {
-		return nil, err
-	}
-	inputs, err := unmarshal(req.GetNews())
+	olds, inputs, err := updateInputs(req)
 	if err != nil {
 		return nil, err
 	}
