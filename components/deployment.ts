@@ -12,20 +12,20 @@
  * The plan (lib/plan) and every file (lib/render) are computed before anything is created; this
  * component only wires resources.
  */
-import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import * as pulumi from "@pulumi/pulumi";
-import type { Plan } from "../lib/plan";
-import { hostSetups, type HostSetup } from "../lib/render/converge";
-import { placeholderSecrets, renderDeployment, type DeploymentSecrets } from "../lib/render/deployment";
-import { isLocalArtifact, roleSteps, stagedPath, type ArtifactSource, type StepPhase } from "../lib/render/role-steps";
-import { searchIndexTarget } from "../lib/dhis2/search-indexes";
-import { ConvergedHost, RUN_SCRIPT, type HostStep } from "./converged-host";
-import type { Host } from "./host";
-import { AwsPlatform, HcloudPlatform } from "./cloud";
-import { planCloud } from "../lib/platform/cloud";
 import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { fileSha256 } from "../lib/config/artifacts";
+import { searchIndexTarget } from "../lib/dhis2/search-indexes";
+import type { Plan } from "../lib/plan";
+import { planCloud } from "../lib/platform/cloud";
+import { hostSetups, type HostSetup } from "../lib/render/converge";
+import { deploymentCredentials, MONITORING_USER, type DeploymentCredentials, placeholderSecrets, renderDeployment, type DeploymentSecrets } from "../lib/render/deployment";
+import { isLocalArtifact, roleSteps, stagedPath, type ArtifactSource, type StepPhase } from "../lib/render/role-steps";
+import { AwsPlatform, HcloudPlatform } from "./cloud";
+import { ConvergedHost, RUN_SCRIPT, type HostStep } from "./converged-host";
 import { ExistingPlatform } from "./existing";
+import type { Host } from "./host";
 import { LxdPlatform } from "./lxd";
 import { GeneratedSecret } from "./secrets";
 import { TrackerSearchIndexes } from "./tracker-search-indexes";
@@ -40,28 +40,11 @@ export interface Dhis2DeploymentArgs {
   readonly schemaWait?: { readonly attempts: number; readonly delaySeconds: number };
 }
 
-/** User name of the login in front of /munin and /glowroot. */
-export const MONITORING_USER = "monitoring";
-
-/** sha256 of a local file, streamed (WARs are hundreds of MB). */
-export function fileSha256(path: string): string {
-  const hash = crypto.createHash("sha256");
-  const fd = fs.openSync(path, "r");
-  try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    let n: number;
-    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) hash.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hash.digest("hex");
-}
-
 export class Dhis2Deployment extends pulumi.ComponentResource {
   /** Public URL of each instance. */
   public readonly urls: pulumi.Output<Record<string, string>>;
   /** Generated credentials (secret): the monitoring login, each instance's database login. */
-  public readonly credentials: pulumi.Output<unknown>;
+  public readonly credentials: pulumi.Output<DeploymentCredentials>;
   /** Where each node runs (container names on the local platform). */
   public readonly machines: pulumi.Output<Record<string, string>>;
   /** What the tracker search index step reported, per instance. */
@@ -75,8 +58,18 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     const { config } = plan;
     const child = { parent: this };
 
+    // --- the structure of every file (secret contents come later, from the real secrets) -------
+    const placeholders = placeholderSecrets(plan);
+    const structure = renderDeployment(plan, placeholders);
+    const setups = new Map<string, HostSetup>(hostSetups(plan, structure).map((s) => [s.host, s]));
+    const setupOf = (node: string): HostSetup => {
+      const s = setups.get(node);
+      if (!s) throw new Error(`no set-up for ${node}`);
+      return s;
+    };
+
     // --- platform -----------------------------------------------------------------------------
-    const platform = this.platform(name, plan);
+    const platform = this.platform(name, plan, setupOf);
     const { hosts, machines } = platform;
 
     // --- secrets ------------------------------------------------------------------------------
@@ -93,9 +86,7 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
       pulumi.all(dbPasswords), pulumi.all(encryptionPasswords), monitoring.htpasswd,
     ]).apply(([db, enc, htpasswd]) => ({ databasePasswords: db, encryptionPasswords: enc, monitoringHtpasswd: htpasswd, smtpPassword })));
 
-    // --- files: the structure from placeholders, the secret contents from the real secrets ------
-    const placeholders = placeholderSecrets(plan);
-    const structure = renderDeployment(plan, placeholders);
+    // --- the secret contents of files, rendered again with the real secrets -------------------
     const real = secrets.apply((s) => renderDeployment(plan, s));
     const secretContents = (host: string): Record<string, pulumi.Output<string>> => {
       const out: Record<string, pulumi.Output<string>> = {};
@@ -108,12 +99,6 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
         }));
       }
       return out;
-    };
-    const setups = new Map<string, HostSetup>(hostSetups(plan, structure).map((s) => [s.host, s]));
-    const setupOf = (node: string): HostSetup => {
-      const s = setups.get(node);
-      if (!s) throw new Error(`no set-up for ${node}`);
-      return s;
     };
     // Servers reached through the bastion wait for the bastion's firewall: a connection that is
     // open while nftables is first loaded is not tracked from its start, and the bastion would
@@ -170,15 +155,12 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     this.machines = platform.where;
     this.publicAddress = platform.publicAddress;
     this.searchIndexes = pulumi.output(searchReports);
-    this.credentials = pulumi.secret(pulumi.all([monitoring.value, pulumi.all(dbPasswords)]).apply(([mon, db]) => ({
-      monitoring: { user: MONITORING_USER, password: mon, urls: [`https://${config.domain}/munin/`, ...(config.monitoring.glowroot ? plan.instances.map((i) => `https://${config.domain}/glowroot/${i.config.name}/`) : [])] },
-      databases: Object.fromEntries(plan.instances.map((i) => [i.config.name, { database: i.database, user: i.databaseUser, password: db[i.config.name] }])),
-    })));
+    this.credentials = pulumi.secret(pulumi.all([monitoring.value, pulumi.all(dbPasswords)]).apply(([mon, db]) => deploymentCredentials(plan, mon, db)));
     this.registerOutputs({ urls: this.urls, machines: this.machines, credentials: this.credentials, searchIndexes: this.searchIndexes, publicAddress: this.publicAddress });
   }
 
   /** The platform's hosts: containers on this machine, existing servers, or cloud servers. */
-  private platform(name: string, plan: Plan): PlatformHosts {
+  private platform(name: string, plan: Plan, setupOf: (node: string) => HostSetup): PlatformHosts {
     const { config } = plan;
     const child = { parent: this };
     if (config.platform === "local") {
@@ -193,7 +175,7 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
       if (config.isolation === "vm") {
         return { hosts: existing.hosts, machines: existing.machines, bootstrap: {}, where: existing.connections, publicAddress: pulumi.output(""), bastion: "proxy" };
       }
-      return this.lxdServer(name, plan, existing.hosts.host!, undefined, [], pulumi.output(config.servers!.host!.address));
+      return this.lxdServer(name, plan, setupOf("host"), existing.hosts.host!, undefined, [], pulumi.output(config.servers!.host!.address));
     }
     const cloud = planCloud(plan).cloud!;
     const Platform = config.platform === "hcloud" ? HcloudPlatform : AwsPlatform;
@@ -201,14 +183,12 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     if (config.isolation === "vm") {
       return { hosts: p.hosts, machines: p.machines, bootstrap: p.bootstrap, where: pulumi.output(Object.fromEntries(cloud.servers.map((x) => [x.name, `${x.choice.type.name} ${x.privateAddress}`]))), publicAddress: p.publicAddress, bastion: "proxy" };
     }
-    return this.lxdServer(name, plan, p.hosts.host!, p.machines.host, p.bootstrap.host ?? [], p.publicAddress);
+    return this.lxdServer(name, plan, setupOf("host"), p.hosts.host!, p.machines.host, p.bootstrap.host ?? [], p.publicAddress);
   }
 
   /** Isolation lxd on a server of its own: its firewall and LXD first, then the containers. */
-  private lxdServer(name: string, plan: Plan, server: Host, machine: pulumi.Resource | undefined, bootstrap: HostStep[], publicAddress: pulumi.Output<string>): PlatformHosts {
+  private lxdServer(name: string, plan: Plan, setup: HostSetup, server: Host, machine: pulumi.Resource | undefined, bootstrap: HostStep[], publicAddress: pulumi.Output<string>): PlatformHosts {
     const child = { parent: this };
-    const structure = renderDeployment(plan, placeholderSecrets(plan));
-    const setup = hostSetups(plan, structure).find((h) => h.role === "lxd-host")!;
     const host = new ConvergedHost(`${name}-host`, { host: server, setup, bootstrap, dependsOn: machine ? [machine] : [] }, child);
     const lxd = server.command(`${name}-lxd-setup`, {
       create: RUN_SCRIPT,

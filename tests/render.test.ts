@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { loadStackFile } from "../lib/config/load";
 import type { Plan } from "../lib/plan";
 import { listTemplates, renderedTemplates } from "../lib/render/engine";
-import { placeholderSecrets, renderDeployment, type DeploymentSecrets, type HostFiles } from "../lib/render/deployment";
+import { deploymentCredentials, placeholderSecrets, renderDeployment, type DeploymentSecrets, type HostFiles } from "../lib/render/deployment";
 import { tuningReport } from "../lib/render/report";
 import { hostSetups } from "../lib/render/converge";
 import { databaseVolumeScript, lxdContainers } from "../lib/render/lxd";
@@ -245,4 +245,18 @@ test("the database host gets one tracker search index script per instance, with 
   t.true(script.includes("INSERT INTO toolkit_wanted_event VALUES ('ZkbAXlQUYJG', 'LavUrktwH5D');"));
   t.notRegex(script, /S3NT1NEL/);
   t.is(rendered(plan).filter((h) => h.postProvision?.length).length, 1);
+});
+
+test("the credentials output: the monitoring login with the URLs it opens, and each instance's database login", (t) => {
+  const plan = stacks.local!();
+  const c = deploymentCredentials(plan, "m-secret", { production: "p-secret", training: "t-secret" });
+  t.deepEqual(c.monitoring, {
+    user: "monitoring", password: "m-secret",
+    urls: [`https://${plan.config.domain}/munin/`, `https://${plan.config.domain}/glowroot/production/`, `https://${plan.config.domain}/glowroot/training/`],
+  });
+  t.deepEqual(Object.keys(c.databases).sort(), ["production", "training"]);
+  const prod = plan.instances.find((i) => i.config.name === "production")!;
+  t.deepEqual(c.databases.production, { database: prod.database, user: prod.databaseUser, password: "p-secret" });
+  const noGlowroot = load({ ...cloudStack({ isolation: "vm", cpus: 8, memoryGb: 16 }), monitoring: { glowroot: false } }).plan;
+  t.deepEqual(deploymentCredentials(noGlowroot, "m", {}).monitoring.urls, [`https://${noGlowroot.config.domain}/munin/`]);
 });

@@ -3,6 +3,7 @@
  * be readable on the machine running pulumi: checked before any resource is touched, with the key
  * that names the file.
  */
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import type { ConfigProblem, DeploymentConfig } from "./model";
 
@@ -40,4 +41,18 @@ export function artifactProblems(config: DeploymentConfig): ConfigProblem[] {
   check("dhis2:tls.certificateFile", config.tls.certificateFile, "the PEM certificate chain", problems);
   check("dhis2:tls.keyFile", config.tls.keyFile, "the PEM private key", problems);
   return problems;
+}
+
+/** sha256 of a local file, streamed (WARs are hundreds of MB). */
+export function fileSha256(path: string): string {
+  const hash = crypto.createHash("sha256");
+  const fd = fs.openSync(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let n: number;
+    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) hash.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest("hex");
 }
