@@ -17,7 +17,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as hcloud from "@pulumi/hcloud";
 import type { Plan } from "../lib/plan";
-import { dataVolumeScript, DEBIAN_AMI_OWNER, hcloudNetworkZone, ruleSources, type CloudPlan, type CloudServer } from "../lib/platform/cloud";
+import { dataVolumeScript, DEBIAN_AMI_OWNER, deletionGuarded, hcloudNetworkZone, ruleSources, type CloudPlan, type CloudServer } from "../lib/platform/cloud";
 import { SshHost, type Host, type SshConnection } from "./host";
 import type { HostStep } from "./converged-host";
 
@@ -119,8 +119,8 @@ export class HcloudPlatform extends CloudPlatform {
         publicNets: [{ ipv4Enabled: Boolean(ip), ipv4: ip?.id.apply(Number), ipv6Enabled: false }],
         firewallIds: [firewall.id.apply(Number)],
         labels: labels(plan, s.name),
-        deleteProtection: Boolean(s.volume) || s.publicAddress,
-        rebuildProtection: Boolean(s.volume) || s.publicAddress,
+        deleteProtection: deletionGuarded(s),
+        rebuildProtection: deletionGuarded(s),
       }, { ...child, dependsOn: [subnet], ignoreChanges: ["userData", "sshKeys"] });
       machines[s.name] = server;
       if (ip) publicAddress = ip.ipAddress;
@@ -198,7 +198,7 @@ export class AwsPlatform extends CloudPlatform {
         userDataReplaceOnChange: false,
         rootBlockDevice: { volumeType: "gp3", volumeSize: s.rootDiskGb, encrypted: true },
         metadataOptions: { httpTokens: "required", httpEndpoint: "enabled" },
-        disableApiTermination: Boolean(s.volume) || s.publicAddress,
+        disableApiTermination: deletionGuarded(s),
         tags: tags(s.name),
       }, { ...child, ignoreChanges: ["userData", "ami", "keyName"] });
       machines[s.name] = instance;

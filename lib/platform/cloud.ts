@@ -66,6 +66,15 @@ export interface CloudServer {
   readonly rootDiskGb: number;
 }
 
+/**
+ * Servers the cloud must refuse to delete or rebuild by accident (hcloud delete/rebuild
+ * protection, aws termination protection): the one with the data volume and the one with the
+ * public address that DNS points at.
+ */
+export function deletionGuarded(server: CloudServer): boolean {
+  return Boolean(server.volume) || server.publicAddress;
+}
+
 export interface CloudPlan {
   readonly cloud: Cloud;
   readonly isolation: "vm" | "lxd";
