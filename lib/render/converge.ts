@@ -125,9 +125,11 @@ export function hostSetups(plan: Plan, hosts: readonly HostFiles[]): HostSetup[]
     }
     if (h.role === "proxy" || h.role === "monitor") checks.unshift("nginx -t -q");
     // the monitor makes its first graphs and pages at once (waiting for munin's own cron job if it runs)
-    const muninFirstRun = h.role === "monitor" ? { lock: PATHS.muninUpdateLock, command: PATHS.muninCron } : false;
+    if (h.role === "monitor") {
+      checks.push(renderTemplate("munin/first-run.sh.hbs", { hostname: h.hostname, lock: PATHS.muninUpdateLock, command: PATHS.muninCron }).trimEnd());
+    }
     const startScript = renderTemplate("host/start.sh.hbs", {
-      stack: config.stack, hostname: h.hostname, role: h.role, services, checks, muninFirstRun,
+      stack: config.stack, hostname: h.hostname, role: h.role, services, checks,
     });
     return { host: h.host, role: h.role, hostname: h.hostname, packages, setupScript, files: h.files, services, startScript };
   });
