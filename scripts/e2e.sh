@@ -19,7 +19,7 @@ if [ "${#need[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 "${need[@]}" </dev/null >/dev/null
 fi
 t0=$(date +%s)
-bash scripts/toolchain.sh >/dev/null
+bash tools/toolchain.sh >/dev/null
 t1=$(date +%s)
 bash scripts/lxd-setup.sh >/dev/null
 t2=$(date +%s)

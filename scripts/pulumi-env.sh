@@ -2,7 +2,7 @@
 # the environment every pulumi command of this project runs in. See docs/local.md.
 #
 # - PATH: the Pulumi CLI, the Node.js language host and the command provider of
-#   scripts/toolchain.sh (official binaries when installed, else built once and cached);
+#   tools/toolchain.sh (official binaries when installed, else built once and cached);
 # - PULUMI_BACKEND_URL: unless set, state in a local file backend under the project
 #   (.pulumi/, ignored by git);
 # - PULUMI_CONFIG_PASSPHRASE: unless a passphrase (or a passphrase file) is set, the local
@@ -10,14 +10,14 @@
 #   on this machine. Every other stack needs its own: export PULUMI_CONFIG_PASSPHRASE_FILE=...
 # shellcheck shell=bash
 _dhis2_root=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-_dhis2_bin=$(bash "$_dhis2_root/scripts/toolchain.sh") || return 1
+_dhis2_bin=$(bash "$_dhis2_root/tools/toolchain.sh") || return 1
 case ":$PATH:" in *":$_dhis2_bin:"*) ;; *) export PATH="$_dhis2_bin:$PATH" ;; esac
 if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
   mkdir -p "$_dhis2_root/.pulumi"
   export PULUMI_BACKEND_URL="file://$_dhis2_root/.pulumi"
 fi
 export PULUMI_SKIP_UPDATE_CHECK=true
-# the plugins this project needs come from scripts/toolchain.sh; nothing is downloaded
+# the plugins this project needs come from tools/toolchain.sh; nothing is downloaded
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 DHIS2_LOCAL_PASSPHRASE=dhis2-local
 dhis2_default_passphrase() { # $1: stack name

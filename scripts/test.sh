@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
-bash scripts/install-check-tools.sh
+bash tools/install-check-tools.sh
 npx tsc --noEmit -p tsconfig.json
 npx ava "$@"
 bash scripts/e2e.sh

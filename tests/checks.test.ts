@@ -2,7 +2,7 @@
  * Every rendered file, checked by the real program that will read it: nginx -t, a PostgreSQL
  * started with the rendered conf.d file and pg_hba.conf, Tomcat's configtest, cloud-init schema,
  * nft -c, postfix, munin-node, systemd-analyze verify. The programs come from
- * scripts/install-check-tools.sh; the harness (tests/support/realtools.ts) puts the files at their
+ * tools/install-check-tools.sh; the harness (tests/support/realtools.ts) puts the files at their
  * real paths inside a private mount namespace, so the machine itself is never changed.
  */
 import test from "ava";

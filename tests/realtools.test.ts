@@ -1,6 +1,6 @@
 /**
  * Proves that each helper of tests/support/realtools.ts catches real errors with the real
- * program AND accepts good input. Needs root and `bash scripts/install-check-tools.sh`.
+ * program AND accepts good input. Needs root and `bash tools/install-check-tools.sh`.
  */
 import test from "ava";
 import { X509Certificate, createPrivateKey } from "node:crypto";

@@ -1,7 +1,7 @@
 /**
  * npm run test:e2e — the local stack, deployed for real and checked with real traffic.
  *
- * The real Pulumi engine (scripts/toolchain.sh) runs index.ts on a stack `e2e` made from
+ * The real Pulumi engine (tools/toolchain.sh) runs index.ts on a stack `e2e` made from
  * stacks/Pulumi.local.yaml, whose DHIS2 WAR and glowroot archive are STAND-INS built here
  * (tests/e2e/standin: releases.dhis2.org and GitHub cannot be reached). Then:
  *   a. https through the proxy reaches both instances; http redirects; an unknown host is refused
@@ -271,8 +271,8 @@ async function flowMatrix(addresses: Record<string, string>): Promise<void> {
 async function main(): Promise<number> {
   fs.mkdirSync(WORK, { recursive: true });
   fs.writeFileSync(path.join(WORK, "pulumi.log"), "");
-  const bin = (await run("bash", [path.join(ROOT, "scripts/toolchain.sh")])).stdout.trim();
-  assert(bin, "scripts/toolchain.sh printed no bin directory");
+  const bin = (await run("bash", [path.join(ROOT, "tools/toolchain.sh")])).stdout.trim();
+  assert(bin, "tools/toolchain.sh printed no bin directory");
   const stateDir = path.join(WORK, "state");
   fs.mkdirSync(stateDir, { recursive: true });
   pulumiEnv = {

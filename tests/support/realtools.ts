@@ -2,7 +2,7 @@
  * Harness that checks rendered configuration files with the REAL programs
  * (nginx, PostgreSQL 15, Tomcat 10, cloud-init, nft, postfix, munin-node, systemd-analyze).
  *
- * The programs are installed by `scripts/install-check-tools.sh`; the helpers need root
+ * The programs are installed by `tools/install-check-tools.sh`; the helpers need root
  * (mount namespaces, network namespaces, runuser).
  *
  * Rules kept throughout:

@@ -2,7 +2,7 @@ module github.com/dhis2-infra/toolchain
 
 go 1.25.11
 
-// Pulumi CLI v3.248.0, built by scripts/toolchain.sh (see docs/toolchain.md).
+// Pulumi CLI v3.248.0, built by tools/toolchain.sh (see docs/toolchain.md).
 // pkg/v3's own go.mod replaces sdk/v3 with ../sdk (the in-repo copy, released
 // as sdk/v3.248.0) and atotto/clipboard with a fork. Replace directives of
 // dependencies are ignored, so the fork replace is repeated here and sdk/v3

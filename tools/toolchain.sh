@@ -4,9 +4,9 @@
 # when matching official binaries are not installed. See docs/toolchain.md.
 #
 # Usage:
-#   export PATH="$(bash scripts/toolchain.sh):$PATH"
-#   bash scripts/toolchain.sh --smoke   # also run an end-to-end smoke test
-#   bash scripts/toolchain.sh --force   # ignore the stamp: re-detect and rebuild
+#   export PATH="$(bash tools/toolchain.sh):$PATH"
+#   bash tools/toolchain.sh --smoke   # also run an end-to-end smoke test
+#   bash tools/toolchain.sh --force   # ignore the stamp: re-detect and rebuild
 #
 # The last (and only) line on stdout is the bin directory to prepend to PATH;
 # everything else goes to stderr. Results are cached under
@@ -14,7 +14,7 @@
 # the stamp does nothing.
 set -euo pipefail
 
-# --- Pinned versions: change them here (and in scripts/toolchain/go.mod) -----
+# --- Pinned versions: change them here (and in tools/toolchain/cli/go.mod) -----
 # Pulumi CLI: must equal npm @pulumi/pulumi in package.json (3.248.0 is the last
 # release supporting Node 20).
 PULUMI_VERSION=3.248.0
@@ -26,7 +26,7 @@ PULUMI_COMMIT=dc7edd58bc13179f81b80983aab4eb7f74a01b41 # tag pkg/v3.248.0
 COMMAND_VERSION=1.2.1
 # Upstream modules of the language host and of the command provider. The Go
 # module proxy serves neither (403 "This module version is not available" /
-# 404), so the stand-ins under scripts/toolchain/cmd/ are built in their place
+# 404), so the stand-ins under tools/toolchain/cli/cmd/ are built in their place
 # unless official binaries are installed. Pseudo-versions of the commits of
 # the releases above, kept for when they become buildable:
 LANGHOST_UPSTREAM=github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3@v3.0.0-20260624180030-dc7edd58bc13
@@ -59,7 +59,7 @@ for arg in "$@"; do
 done
 
 ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-MODDIR=$ROOT/scripts/toolchain
+MODDIR=$ROOT/tools/toolchain/cli
 TOOLCHAIN_DIR=${DHIS2_TOOLCHAIN_DIR:-$ROOT/.toolchain}
 mkdir -p "$TOOLCHAIN_DIR/bin"
 TOOLCHAIN_DIR=$(cd -P "$TOOLCHAIN_DIR" && pwd -P)
@@ -132,7 +132,7 @@ smoke_test() {
   cat >"$tmp/Pulumi.yaml" <<'EOF'
 name: toolchain-smoke
 runtime: nodejs
-description: scripts/toolchain.sh smoke test
+description: tools/toolchain.sh smoke test
 EOF
   cat >"$tmp/package.json" <<EOF
 {
@@ -267,13 +267,13 @@ for b in "${build[@]}"; do
       ;;
     pulumi-language-nodejs)
       need_go "the Node.js language host"
-      log "building pulumi-language-nodejs (stand-in from scripts/toolchain/cmd: $LANGHOST_UPSTREAM is not on the Go module proxy)"
+      log "building pulumi-language-nodejs (stand-in from tools/toolchain/cli/cmd: $LANGHOST_UPSTREAM is not on the Go module proxy)"
       go_build "$WORK/$b" ./cmd/pulumi-language-nodejs \
         "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
       ;;
     pulumi-resource-command)
       need_go "the command provider"
-      log "building pulumi-resource-command $COMMAND_VERSION (stand-in from scripts/toolchain/cmd: $COMMAND_UPSTREAM is not on the Go module proxy)"
+      log "building pulumi-resource-command $COMMAND_VERSION (stand-in from tools/toolchain/cli/cmd: $COMMAND_UPSTREAM is not on the Go module proxy)"
       go_build "$WORK/$b" ./cmd/pulumi-resource-command "-s -w -X main.Version=$COMMAND_VERSION"
       ;;
   esac
