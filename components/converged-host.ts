@@ -89,6 +89,7 @@ export class ConvergedHost extends pulumi.ComponentResource {
         create: writeFileCommand(f, false),
         update: writeFileCommand(f, true),
         stdin: f.secret ? pulumi.secret(content) : content,
+        quiet: f.secret,
       }, { ...child, dependsOn: prepared });
     });
     const installed = chain(args.install, [...fileCommands, ...prepared]);

@@ -26,8 +26,17 @@ export interface HostCommandArgs {
   readonly triggers?: pulumi.Input<unknown[]>;
   /** Environment of the command (not for secrets: they go on stdin). */
   readonly environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** Keep stdout/stderr out of Pulumi's logs (for commands that may echo secrets). Default: logged. */
+  /**
+   * The command handles a secret (on stdin, or in what it prints): its stdout and stderr stay out
+   * of Pulumi's logs and are stored as secrets (the official command provider does not make them
+   * secret by itself). Default: logged, stored in plain text.
+   */
   readonly quiet?: boolean;
+}
+
+/** Resource options of a command: a quiet one's outputs are secrets in the state. */
+function commandOptions(args: HostCommandArgs, opts: pulumi.CustomResourceOptions | undefined): pulumi.CustomResourceOptions | undefined {
+  return args.quiet ? { ...opts, additionalSecretOutputs: ["stdout", "stderr"] } : opts;
 }
 
 export interface Host {
@@ -59,7 +68,7 @@ export class LocalHost implements Host {
       environment: args.environment,
       interpreter: ["/bin/sh", "-c"],
       logging: args.quiet ? "none" : "stdoutAndStderr",
-    }, opts);
+    }, commandOptions(args, opts));
   }
   copyFile(name: string, localPath: string, remotePath: string, fingerprint: string, opts?: pulumi.CustomResourceOptions): command.local.Command {
     return this.command(name, {
@@ -133,7 +142,7 @@ export class SshHost implements Host {
       stdin: args.stdin,
       triggers: args.triggers as pulumi.Input<unknown[]> | undefined,
       logging: args.quiet ? "none" : "stdoutAndStderr",
-    }, opts);
+    }, commandOptions(args, opts));
   }
   copyFile(name: string, localPath: string, remotePath: string, fingerprint: string, opts?: pulumi.CustomResourceOptions): command.remote.Command {
     // upload as the admin user into its home, then move into place as root

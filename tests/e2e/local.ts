@@ -208,6 +208,30 @@ async function compareSettings(stack = STACK, container = containerName(STACK, "
   return `${Object.keys(plan).length} settings equal SHOW (shared_buffers ${shown.shared_buffers}, work_mem ${shown.work_mem}, max_connections ${shown.max_connections})`;
 }
 
+/**
+ * Every secret the deployment generated, with a name: the monitoring login and the database
+ * logins (from the stack's secret output), each instance's encryption password (from its dhis.conf).
+ */
+async function generatedSecrets(instances: readonly string[], stack = STACK, container = (n: string) => containerName(STACK, n)): Promise<Record<string, string>> {
+  const creds = (await outputs(stack)).credentials as { monitoring: { password: string }; databases: Record<string, { password: string }> };
+  const secrets: Record<string, string> = { "monitoring password": creds.monitoring.password };
+  for (const [name, db] of Object.entries(creds.databases)) secrets[`database password of ${name}`] = db.password;
+  for (const name of instances) {
+    const r = await inContainer(name, `sed -n 's/^encryption.password = //p' ${PATHS.dhis2Home}/dhis.conf`, 60_000, container(name));
+    assert(r.stdout.trim().length >= 24, `no encryption password in ${name}'s dhis.conf`);
+    secrets[`encryption password of ${name}`] = r.stdout.trim();
+  }
+  return secrets;
+}
+
+/** Which of the secrets `pulumi stack export` (encrypted secrets stay ciphertext) shows in plain text. */
+async function secretsInState(stack: string, secrets: Record<string, string>): Promise<{ hits: string[]; secrets: number; bytes: number }> {
+  const r = await pulumi(["stack", "export"], 120_000, stack);
+  assert(r.code === 0, r.stderr);
+  const hits = Object.entries(secrets).filter(([, v]) => r.stdout.includes(v)).map(([k]) => k);
+  return { hits, secrets: Object.keys(secrets).length, bytes: r.stdout.length };
+}
+
 interface Flow { from: string; to: string; port: number; allowed: boolean; why: string }
 
 /** Can `from` (a node, or "host" for the LXD host) open a TCP connection to `to`:port? */
@@ -281,8 +305,11 @@ async function main(): Promise<number> {
     PULUMI_BACKEND_URL: `file://${stateDir}`,
     PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
     PULUMI_SKIP_UPDATE_CHECK: "true",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
   };
+  // as scripts/pulumi-env.sh: no plugin downloads only where they cannot be reached
+  if ((await run("bash", [path.join(ROOT, "tools/plugin-downloads.sh")])).stdout.trim() === "no") {
+    pulumiEnv.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION = "true";
+  }
 
   await cleanExisting();
   await cleanSlate();
@@ -312,6 +339,18 @@ async function main(): Promise<number> {
       const r = await waitForPing(["", "/training"], 300_000);
       assert(r.ok, r.detail);
       return `both answer (${((Date.now() - started) / 1000).toFixed(0)} s after pulumi up returned)`;
+    });
+    await check("a", "the official Node.js language host 3.248.0 and command provider 1.2.1 ran it (pulumi about)", async () => {
+      const r = await pulumi(["about", "--json"], 120_000);
+      assert(r.code === 0, tail(r.stdout + r.stderr));
+      const about = JSON.parse(r.stdout) as { cli?: { version: string }; plugins?: { name: string; kind?: string; version: string }[] };
+      const plugins = about.plugins ?? [];
+      const version = (name: string) => plugins.find((p) => p.name === name)?.version?.replace(/^v/, "");
+      const shown = plugins.map((p) => `${p.name} ${p.version}`).join(", ");
+      console.log(`pulumi about: CLI ${about.cli?.version}; plugins: ${shown}`);
+      assert(version("nodejs") === "3.248.0", `language host: ${version("nodejs")} (${shown})`);
+      assert(version("command") === "1.2.1", `command provider: ${version("command")} (${shown})`);
+      return `CLI ${about.cli?.version}, ${shown}`;
     });
     await check("a", "TLS 1.2+ with HSTS; TLS 1.1 refused", async () => {
       const r = await curl(["-k", "-sI", `https://${DOMAIN}/api/ping`]);
@@ -409,6 +448,12 @@ async function main(): Promise<number> {
     await check("f", "a second pulumi up changes nothing", async () => {
       const r = await timedUp("second pulumi up (no changes)", ["--expect-no-changes"]);
       assert(r.code === 0, tail(r.stdout + r.stderr));
+    });
+
+    await check("f", "no generated secret is in plain text in the state (pulumi stack export)", async () => {
+      const found = await secretsInState(STACK, await generatedSecrets(plan.instances.map((i) => i.config.name)));
+      assert(found.hits.length === 0, `in plain text: ${found.hits.join(", ")}`);
+      return `${found.secrets} secrets, 0 found in ${found.bytes} bytes of state`;
     });
 
     // g. hardware upgrade ------------------------------------------------------------------------
@@ -621,6 +666,14 @@ async function existingServersPhase(artifacts: { war: string; glowroot: string }
     const got = await sink.waitFor((m) => m.data.includes(`[DHIS2 ${EXISTING}] TEST`), 90_000, before);
     assert(got, "nothing arrived in 90 s");
     return `via ${got.peer}`;
+  });
+  await check("i", "neither the SSH private key nor a generated secret is in plain text in the state", async () => {
+    const secrets = await generatedSecrets(["production"], EXISTING, serverName);
+    const key = fs.readFileSync(keyFile, "utf8").split("\n").filter((l) => l && !l.startsWith("-----"));
+    key.forEach((line, i) => { secrets[`SSH private key, line ${i + 1}`] = line; });
+    const found = await secretsInState(EXISTING, secrets);
+    assert(found.hits.length === 0, `in plain text: ${found.hits.join(", ")}`);
+    return `${found.secrets} secrets, 0 found in ${found.bytes} bytes of state`;
   });
   await check("i", "a second pulumi preview over SSH changes nothing", async () => {
     const r = await pulumi(["preview", "--expect-no-changes"], 10 * 60_000, EXISTING);

@@ -6,8 +6,7 @@
 //
 //	go build github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 //
-// The other binaries (cmd/pulumi-language-nodejs, cmd/pulumi-resource-command,
-// cmd/plugin-version) are this module's own packages. See docs/toolchain.md.
+// See docs/toolchain.md.
 package tools
 
 import _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
