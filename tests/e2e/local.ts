@@ -343,14 +343,16 @@ async function main(): Promise<number> {
     await check("a", "the official Node.js language host 3.248.0 and command provider 1.2.1 ran it (pulumi about)", async () => {
       const r = await pulumi(["about", "--json"], 120_000);
       assert(r.code === 0, tail(r.stdout + r.stderr));
-      const about = JSON.parse(r.stdout) as { cli?: { version: string }; plugins?: { name: string; kind?: string; version: string }[] };
+      const about = JSON.parse(r.stdout) as { plugins?: { name: string; kind?: string; version: string }[] };
       const plugins = about.plugins ?? [];
-      const version = (name: string) => plugins.find((p) => p.name === name)?.version?.replace(/^v/, "");
-      const shown = plugins.map((p) => `${p.name} ${p.version}`).join(", ");
-      console.log(`pulumi about: CLI ${about.cli?.version}; plugins: ${shown}`);
-      assert(version("nodejs") === "3.248.0", `language host: ${version("nodejs")} (${shown})`);
-      assert(version("command") === "1.2.1", `command provider: ${version("command")} (${shown})`);
-      return `CLI ${about.cli?.version}, ${shown}`;
+      const version = (name: string, kind: string) => plugins.find((p) => p.name === name && p.kind === kind)?.version?.replace(/^v/, "");
+      const shown = plugins.map((p) => `${p.kind} ${p.name} ${p.version}`).join(", ");
+      const cli = (await run("pulumi", ["version"], { env: pulumiEnv })).stdout.trim();
+      console.log(`pulumi ${cli}; pulumi about: ${shown}`);
+      assert(cli === "v3.248.0", `CLI ${cli}`);
+      assert(version("nodejs", "language") === "3.248.0", `language host: ${version("nodejs", "language")} (${shown})`);
+      assert(version("command", "resource") === "1.2.1", `command provider: ${version("command", "resource")} (${shown})`);
+      return `CLI ${cli}, ${shown}`;
     });
     await check("a", "TLS 1.2+ with HSTS; TLS 1.1 refused", async () => {
       const r = await curl(["-k", "-sI", `https://${DOMAIN}/api/ping`]);
