@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { deployProblems } from "./lib/config/artifacts";
-import { loadDeployment, type LoadedDeployment } from "./lib/config/load";
+import { loadDeployment, type LoadedDeployment } from "./lib/load";
 import { ConfigError } from "./lib/config/model";
 import { decodeEngineConfig } from "./lib/config/stack-file";
 import { Dhis2Deployment } from "./components/deployment";
@@ -28,10 +28,10 @@ function load(): LoadedDeployment {
   }
 }
 
-const { plan, warnings } = load();
+const { plan, cloud, warnings } = load();
 for (const w of warnings) pulumi.log.warn(w);
 
-const deployment = new Dhis2Deployment("dhis2", { plan });
+const deployment = new Dhis2Deployment("dhis2", { plan, cloud });
 
 /** Public URL of each DHIS2 instance. */
 export const urls = deployment.urls;

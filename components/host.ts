@@ -11,7 +11,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { shellQuote } from "../lib/render/converge";
+import { shellQuote } from "../lib/render/shell";
 
 export interface HostCommandArgs {
   /** Shell command run on create, and on update unless `update` is given. */

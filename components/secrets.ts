@@ -10,6 +10,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import { generateSecretCommand } from "../lib/render/secrets";
+import { TOKENS } from "./tokens";
 
 export interface GeneratedSecretArgs {
   /** Number of characters (letters and digits). Default 32. */
@@ -21,8 +23,6 @@ export interface GeneratedSecretArgs {
   readonly htpasswdUser?: string;
 }
 
-const USER_RE = /^[a-z][a-z0-9_-]{0,31}$/;
-
 export class GeneratedSecret extends pulumi.ComponentResource {
   /** The secret value. */
   public readonly value: pulumi.Output<string>;
@@ -30,16 +30,15 @@ export class GeneratedSecret extends pulumi.ComponentResource {
   public readonly htpasswd: pulumi.Output<string>;
 
   constructor(name: string, args: GeneratedSecretArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-    super("dhis2:secret:GeneratedSecret", name, {}, opts);
-    const length = args.length ?? 32;
-    if (!Number.isInteger(length) || length < 16 || length > 128) throw new Error(`${name}: length must be 16 to 128`);
-    if (args.htpasswdUser !== undefined && !USER_RE.test(args.htpasswdUser)) throw new Error(`${name}: bad user name ${args.htpasswdUser}`);
-    // the value only ever lives in a shell variable (printf is a builtin: no process argument)
-    const hash = args.htpasswdUser
-      ? `; printf '%s' "$pw" | openssl passwd -6 -stdin | sed 's/^/${args.htpasswdUser}:/'`
-      : "";
+    super(TOKENS.generatedSecret, name, {}, opts);
+    let create: string;
+    try {
+      create = generateSecretCommand(args.length ?? 32, args.htpasswdUser);
+    } catch (e) {
+      throw new pulumi.ResourceError(`${name}: ${(e as Error).message}`, this);
+    }
     const gen = new command.local.Command(`${name}-generate`, {
-      create: `set -e; pw=$(LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c ${length}); printf '%s\\n' "$pw"${hash}`,
+      create,
       interpreter: ["/bin/sh", "-c"],
       logging: "none",
     }, { parent: this, additionalSecretOutputs: ["stdout", "stderr"] });

@@ -2,15 +2,16 @@
  * Post-provision step of a DHIS2 instance: the tracker search indexes of seed 000 on its database.
  *
  * One command on the database host, run as the postgres superuser (peer authentication: no
- * database credentials travel or appear in logs). The script (lib/dhis2/search-indexes.ts) waits
+ * database credentials travel or appear in logs). The script (lib/roles/database/search-indexes.ts) waits
  * for DHIS2 to create its schema, creates pg_trgm and btree_gin, then brings the instance's
  * `in_toolkit_*` indexes to the listed set with CREATE INDEX CONCURRENTLY. A change of the lists
  * shows in `pulumi preview --diff` as a new script and re-runs it; removing the component never
  * drops anything (data stays).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { searchIndexScript, type SearchIndexScriptOptions, type SearchIndexTarget } from "../lib/dhis2/search-indexes";
+import { searchIndexScript, type SearchIndexScriptOptions, type SearchIndexTarget } from "../lib/roles/database/search-indexes";
 import type { Host } from "./host";
+import { FORMER, TOKENS, withFormerToken } from "./tokens";
 
 export interface TrackerSearchIndexesArgs {
   /** The database host (or container). */
@@ -30,7 +31,7 @@ export class TrackerSearchIndexes extends pulumi.ComponentResource {
   public readonly report: pulumi.Output<string>;
 
   constructor(name: string, args: TrackerSearchIndexesArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("dhis2:database:TrackerSearchIndexes", name, {}, opts);
+    super(TOKENS.trackerSearchIndexes, name, {}, withFormerToken(opts, FORMER.trackerSearchIndexes));
     const script = searchIndexScript(args.target, args.wait);
     const cmd = args.host.command(`${name}-apply`, {
       create: "runuser -u postgres -- /bin/bash -s",

@@ -2,19 +2,19 @@
  * npm run render -- --stack NAME [--out DIR]
  *
  * Validates stacks/Pulumi.NAME.yaml, writes every file each host would get into DIR/<host>/<path>
- * (secrets as placeholders), and prints the tuning table. Needs no cloud account and no Pulumi.
+ * (secrets as placeholders) and, under DIR/<host>/steps/, the scripts each host runs in the order
+ * `pulumi up` runs them; prints the tuning table. Needs no cloud account and no Pulumi.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { loadStackFile } from "../lib/config/load";
 import { ConfigError } from "../lib/config/model";
-import { hostSetups } from "../lib/render/converge";
-import { placeholderSecrets, renderDeployment } from "../lib/render/deployment";
-import { databaseVolumeScript, lxdContainers } from "../lib/render/lxd";
-import { previewArtifact, roleSteps, type StepPhase } from "../lib/render/role-steps";
-import { cloudReport, tuningReport } from "../lib/render/report";
-import { planCloud } from "../lib/platform/cloud";
+import { loadStackFile } from "../lib/load";
+import { renderDeployment } from "../lib/render/hosts";
+import { lxdContainers, lxdDataVolumes } from "../lib/render/lxd";
+import { cloudReport } from "../lib/platform/report";
+import { tuningReport } from "../lib/render/report";
+import { placeholderSecrets } from "../lib/render/secrets";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 
@@ -37,9 +37,7 @@ function main(): number {
   }
   for (const w of loaded.warnings) console.error(`warning: ${w}`);
   const plan = loaded.plan;
-  const placeholders = placeholderSecrets(plan);
-  const hosts = renderDeployment(plan, placeholders);
-  const setups = hostSetups(plan, hosts);
+  const hosts = renderDeployment(plan, { secrets: placeholderSecrets(plan) });
   if (values.out) {
     const out = path.resolve(values.out);
     let count = 0;
@@ -50,40 +48,27 @@ function main(): number {
       count++;
     };
     if (plan.config.platform === "local") {
-      // what runs on this machine first: the data volume and one container per role
-      writeAt("lxd-host", "steps/1-pgdata-volume.sh", databaseVolumeScript(plan));
+      // what runs on this machine first: the data volumes and one container per role
+      for (const v of lxdDataVolumes(plan)) writeAt("lxd-host", `steps/1-${v.key}-volume.sh`, v.script);
       for (const c of lxdContainers(plan)) writeAt("lxd-host", `steps/2-container-${c.node}.sh`, c.script);
     }
     for (const h of hosts) {
       const write = (rel: string, content: string) => writeAt(h.host, rel, content);
-      // the order in which pulumi up runs them on the host (files come between prepare and install)
-      const setup = setups.find((x) => x.host === h.host);
-      if (setup) {
-        const role = roleSteps(plan, h.host, { artifact: previewArtifact, databasePasswords: placeholders.databasePasswords });
-        const phase = (p: StepPhase) => role.filter((r) => r.phase === p);
-        const ordered = [
-          { name: "setup.sh", script: setup.setupScript },
-          ...phase("prepare").map((r) => ({ name: `${r.name}.${r.command ? "sql" : "sh"}`, script: r.script })),
-          { name: "files.txt", script: "(the files listed in FILES.txt, each written with its owner and mode)\n" },
-          ...phase("install").map((r) => ({ name: `${r.name}.${r.command ? "sql" : "sh"}`, script: r.script })),
-          { name: "start.sh", script: setup.startScript },
-          ...phase("after").map((r) => ({ name: `${r.name}.${r.command ? "sql" : "sh"}`, script: r.script })),
-        ];
-        ordered.forEach((o, i) => write(`steps/${i + 1}-${o.name}`, o.script));
-      }
+      // the order in which pulumi up runs them on the host
+      h.steps.forEach((s, i) => write(`steps/${i + 1}-${s.kind === "files" ? "files.txt" : `${s.name}.${s.command ? "sql" : "sh"}`}`,
+        s.kind === "files" ? "(the files listed in FILES.txt, each written with its owner and mode)\n" : s.script));
       for (const f of h.files) write(f.path, f.content);
       if (h.userData) write("cloud-init/user-data", h.userData);
-      for (const script of h.postProvision ?? []) write(`post-provision/${script.name}`, script.content);
+      for (const script of h.postProvision) write(`post-provision/${script.name}`, script.content);
       const listing = h.files.map((f) => `${f.mode} ${f.owner}:${f.group} ${f.path}${f.secret ? "  (holds secrets: placeholders here)" : ""}${f.reload ? `  → ${f.reload}` : ""}`);
-      const scripts = (h.postProvision ?? []).map((p) => `post-provision/${p.name}  (run as root after the roles, script on stdin)`);
+      const scripts = h.postProvision.map((p) => `post-provision/${p.name}  (run as ${p.runAs} after the roles, script on stdin)`);
       write("FILES.txt", `${h.hostname} (${h.role}, ${h.address})\n${[...listing, ...scripts].join("\n")}\n`);
     }
     console.log(`Wrote ${count} files for ${hosts.length} hosts into ${out}/<host>/ (secrets are placeholders).`);
     console.log("");
   }
-  console.log(tuningReport(loaded.plan));
-  const cloud = planCloud(plan).cloud;
-  if (cloud) console.log(`\nCloud servers\n\n${cloudReport(cloud)}`);
+  console.log(tuningReport(plan));
+  if (loaded.cloud) console.log(`\nCloud servers\n\n${cloudReport(loaded.cloud)}`);
   return 0;
 }
 

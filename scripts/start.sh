@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm start: the embedded default on this machine. Makes the Pulumi toolchain available, makes
-# this machine an LXD host (scripts/lxd-setup.sh), then `pulumi up` of the stack `local`
+# this machine an LXD host (scripts/lxd-host.sh), then `pulumi up` of the stack `local`
 # (stacks/Pulumi.local.yaml): every role in its own LXD container. Extra arguments go to
 # `pulumi up` (e.g. `npm start -- --diff`). Run as root. See docs/local.md.
 set -euo pipefail
@@ -10,7 +10,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 . scripts/pulumi-env.sh
-bash scripts/lxd-setup.sh >/dev/null
+bash scripts/lxd-host.sh >/dev/null
 stack=local
 dhis2_default_passphrase "$stack"
 if ! pulumi stack select "$stack" 2>/dev/null; then

@@ -1,5 +1,5 @@
 /**
- * The benchmark machinery (scripts/bench, tests/support/dhis2-schema.ts), fast: the DHIS2-shaped
+ * The benchmark machinery (bench/, tests/support/dhis2-schema.ts), fast: the DHIS2-shaped
  * seed gives the requested counts in all three schema eras, deterministically; the pgbench scripts
  * run without errors on a tiny seeded database with the trigram indexes; the statistics helpers
  * are right. No timing assertions: the benchmarks print figures, tests must not depend on speed.
@@ -8,24 +8,13 @@ import test from "ava";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 
-import { searchIndexSql } from "../lib/dhis2/search-indexes";
+import { searchIndexSql } from "../lib/roles/database/search-indexes";
 import { tunePostgres } from "../lib/plan/postgres";
-import { benchConfigs, dhis2DocsSettings, pgtuneWeb, runWorkload, searchTermsTableSql, WORKLOAD } from "../scripts/bench/postgres";
-import {
-  BENCH_TUNING,
-  meanTps,
-  parsePgbenchLog,
-  parseProgress,
-  parseTimings,
-  percentile,
-  pgbenchDefines,
-  PGBENCH_DIR,
-  pickTerms,
-  startBenchServer,
-  timingScript,
-  WRITER_ROWS_PER_TX,
-  type BenchServer,
-} from "../scripts/bench/search";
+import { benchConfigs, dhis2DocsSettings, pgtuneWeb, runWorkload, searchTermsTableSql, WORKLOAD } from "../bench/postgres";
+import { BENCH_TUNING, PGBENCH_DIR, startBenchServer, type BenchServer } from "../bench/harness/server";
+import { meanTps, parsePgbenchLog, parseProgress, parseTimings, percentile } from "../bench/harness/util";
+import { pickTerms, timingScript } from "../bench/search/queries";
+import { pgbenchDefines, WRITER_ROWS_PER_TX } from "../bench/search/writer";
 import {
   ATTRIBUTES,
   countRowsSql,

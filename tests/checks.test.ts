@@ -7,10 +7,12 @@
  */
 import test from "ava";
 import * as path from "node:path";
-import { loadStackFile } from "../lib/config/load";
-import type { RenderedFile } from "../lib/files";
+import { loadStackFile } from "../lib/load";
+import type { RenderedFile } from "../lib/render/file";
 import type { Plan } from "../lib/plan";
-import { certificatePaths, placeholderSecrets, renderDeployment, type HostFiles } from "../lib/render/deployment";
+import { renderDeployment, type HostPlan } from "../lib/render/hosts";
+import { certificatePaths } from "../lib/render/paths";
+import { placeholderSecrets } from "../lib/render/secrets";
 import {
   cloudInitSchema, makeTestCertificate, muninNodeProbe, nftCheck, nginxTest, postfixCheck, startThrowawayPostgres,
   systemdVerify, tomcatConfigtest, type TestCertificate,
@@ -43,8 +45,8 @@ const STACKS: Record<string, () => Plan> = {
   }).plan,
 };
 
-const hostsOf = (plan: Plan) => renderDeployment(plan, placeholderSecrets(plan));
-const filesOf = (h: HostFiles, prefix: string) => h.files.filter((f) => f.path.startsWith(prefix));
+const hostsOf = (plan: Plan) => renderDeployment(plan, { secrets: placeholderSecrets(plan) });
+const filesOf = (h: HostPlan, prefix: string) => h.files.filter((f) => f.path.startsWith(prefix));
 
 let certificate: TestCertificate | undefined;
 async function testCertificate(): Promise<TestCertificate> {

@@ -6,12 +6,13 @@ import { isSecret, optionsRecorder, plain, recorded, resourcesOf, settle, valueO
 import test from "ava";
 import * as pulumi from "@pulumi/pulumi";
 import { resolveDhis2Runtime } from "../lib/dhis2/compat";
-import type { SearchIndexTarget } from "../lib/dhis2/search-indexes";
+import type { SearchIndexTarget } from "../lib/roles/database/search-indexes";
 import { LocalHost, LxdContainerHost, SshHost } from "../components/host";
 import { TrackerSearchIndexes } from "../components/tracker-search-indexes";
 import { Dhis2Deployment } from "../components/deployment";
-import { loadStackFile } from "../lib/config/load";
-import { placeholderSecrets, renderDeployment } from "../lib/render/deployment";
+import { loadStackFile } from "../lib/load";
+import { renderDeployment } from "../lib/render/hosts";
+import { placeholderSecrets } from "../lib/render/secrets";
 import * as path from "node:path";
 import { cloudStack, load, SSH_KEY } from "./support/stacks";
 
@@ -39,7 +40,7 @@ test.serial("TrackerSearchIndexes on an LXD container: one command, run as postg
   t.notRegex(stdin, /PGPASSWORD|PASSWORD '|sslpassword|:\/\/\w+:\w+@/i, "the script needs no credentials");
   t.is(cmd!.inputs.delete, undefined, "removing the component drops nothing");
   t.is(await valueOf(c.report), "ran production-search-apply");
-  t.true(recorded.some((r) => r.type === "dhis2:database:TrackerSearchIndexes" && r.name === "production-search"));
+  t.true(recorded.some((r) => r.type === "dhis2:role:TrackerSearchIndexes" && r.name === "production-search"));
 });
 
 test.serial("TrackerSearchIndexes over SSH through the bastion: sudo, key as a secret, nothing secret in the command", async (t) => {
@@ -84,7 +85,7 @@ test.serial("Dhis2Deployment on the local stack: a container per role, every ren
   const volume = commands.find((r) => r.name === "unit-lxd-pgdata-volume")!;
   t.is(volume.inputs.delete, undefined, "the data volume is never deleted by pulumi");
   // every rendered file is one command; the secret ones carry their content as a secret
-  const hosts = renderDeployment(plan, placeholderSecrets(plan));
+  const hosts = renderDeployment(plan, { secrets: placeholderSecrets(plan) });
   for (const h of hosts) {
     for (const f of h.files) {
       const name = `unit-${h.host}-file-${f.path.replace(/^\/+/, "").replace(/[^A-Za-z0-9._-]+/g, "-")}`;

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { deployProblems } from "../lib/config/artifacts";
-import { loadDeployment, loadStackFile, type LoadedDeployment } from "../lib/config/load";
+import { loadDeployment, loadStackFile, type LoadedDeployment } from "../lib/load";
 import { ConfigError } from "../lib/config/model";
 import { decodeEngineConfig, readStackFile } from "../lib/config/stack-file";
 

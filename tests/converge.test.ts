@@ -7,12 +7,16 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { loadStackFile } from "../lib/config/load";
+import { loadStackFile } from "../lib/load";
 import type { Plan } from "../lib/plan";
-import { hostSetups, writeFileCommand } from "../lib/render/converge";
-import { placeholderSecrets, renderDeployment, PATHS } from "../lib/render/deployment";
-import { containerName, databaseVolumeScript, lxdContainers, lxdLimits, POSTGRES_DATA_PATH } from "../lib/render/lxd";
-import { databasesSql, previewArtifact, roleSteps, sqlLiteral, warScript } from "../lib/render/role-steps";
+import { previewArtifact } from "../lib/render/artifacts";
+import { nodeRoleSteps, renderDeployment, scriptOf } from "../lib/render/hosts";
+import { containerName, lxdContainers, lxdDataVolumes, lxdLimits } from "../lib/render/lxd";
+import { PATHS } from "../lib/render/paths";
+import { placeholderSecrets } from "../lib/render/secrets";
+import { sqlLiteral, writeFileCommand } from "../lib/render/shell";
+import { databasesSql, POSTGRES_DATA_PATH } from "../lib/roles/database";
+import { warScript } from "../lib/roles/instance";
 import { cloudStack, load } from "./support/stacks";
 
 const PROJECT = path.resolve(__dirname, "..");
@@ -63,30 +67,30 @@ test("writeFileCommand refuses what it cannot put in a command safely", (t) => {
 
 test("set-up of the local stack: each role's packages, Debian's tomcat service masked, services started in order", (t) => {
   const plan = local();
-  const setups = hostSetups(plan, renderDeployment(plan, placeholderSecrets(plan)));
+  const setups = renderDeployment(plan, { secrets: placeholderSecrets(plan) });
   t.deepEqual(setups.map((s) => s.host).sort(), ["database", "monitor", "production", "proxy", "training"]);
   const of = (h: string) => setups.find((s) => s.host === h)!;
   for (const s of setups) {
     for (const p of ["nftables", "munin-node", "postfix", "bsd-mailx"]) t.true(s.packages.includes(p), `${s.host} lacks ${p}`);
-    t.regex(s.startScript, /nft -f \/etc\/nftables\.conf/);
+    t.regex(scriptOf(s, "start"), /nft -f \/etc\/nftables\.conf/);
   }
   t.true(of("database").packages.includes("postgresql-15-postgis-3"));
   t.true(of("production").packages.includes("openjdk-17-jre-headless"));
   t.true(of("production").packages.includes("tomcat10"));
-  t.regex(of("production").setupScript, /systemctl mask --quiet tomcat10\.service[\s\S]*apt_get install/);
-  t.regex(of("production").setupScript, /ln -sfn \/usr\/share\/tomcat10 \/opt\/tomcat/);
-  t.regex(of("production").setupScript, /ln -sfn "\$jdk_home" \/usr\/lib\/jvm\/dhis2-jdk/);
+  t.regex(scriptOf(of("production"), "setup"), /systemctl mask --quiet tomcat10\.service[\s\S]*apt_get install/);
+  t.regex(scriptOf(of("production"), "setup"), /ln -sfn \/usr\/share\/tomcat10 \/opt\/tomcat/);
+  t.regex(scriptOf(of("production"), "setup"), /ln -sfn "\$jdk_home" \/usr\/lib\/jvm\/dhis2-jdk/);
   t.deepEqual(of("production").services, ["dhis2", "munin-node", "postfix"]);
   t.deepEqual(of("database").services, ["postgresql", "munin-node", "postfix"]);
-  t.regex(of("database").startScript, /pg_isready/);
-  t.regex(of("monitor").startScript, /runuser -u munin -- \/usr\/bin\/munin-cron/);
-  t.notRegex(of("proxy").startScript, /munin-cron/);
-  t.regex(of("proxy").setupScript, /install -d -m 0750 -o root -g www-data \/etc\/ssl\/dhis2\/dhis2\.local/);
-  t.notRegex(of("database").setupScript, /nginx/, "nginx only where it runs");
+  t.regex(scriptOf(of("database"), "start"), /pg_isready/);
+  t.regex(scriptOf(of("monitor"), "start"), /runuser -u munin -- \/usr\/bin\/munin-cron/);
+  t.notRegex(scriptOf(of("proxy"), "start"), /munin-cron/);
+  t.regex(scriptOf(of("proxy"), "setup"), /install -d -m 0750 -o root -g www-data \/etc\/ssl\/dhis2\/dhis2\.local/);
+  t.notRegex(scriptOf(of("database"), "setup"), /nginx/, "nginx only where it runs");
   // the local platform's containers are rebuilt; servers get automatic security updates
-  t.notRegex(of("proxy").setupScript, /unattended-upgrades/);
+  t.notRegex(scriptOf(of("proxy"), "setup"), /unattended-upgrades/);
   const cloud = load(cloudStack({ isolation: "vm", cpus: 8, memoryGb: 16 })).plan;
-  t.true(hostSetups(cloud, renderDeployment(cloud, placeholderSecrets(cloud))).every((s) => s.setupScript.includes("unattended-upgrades")));
+  t.true(renderDeployment(cloud, { secrets: placeholderSecrets(cloud) }).every((s) => scriptOf(s, "setup").includes("unattended-upgrades")));
 });
 
 test("LXD containers: the plan's limits, fixed addresses, the data volume on the database, 80/443 forwarded to the proxy with the PROXY protocol", (t) => {
@@ -110,8 +114,8 @@ test("LXD containers: the plan's limits, fixed addresses, the data volume on the
   for (const c of containers.filter((x) => x.node !== "proxy")) t.notRegex(c.script, /proxy listen=/, `${c.node} forwards nothing`);
   t.deepEqual(lxdLimits({ ...plan.topology.proxy, budget: { ...plan.topology.proxy.budget, cpus: 0.75 } }), { cpuCount: 1, cpuAllowance: "75%", memory: `${plan.topology.proxy.budget.memoryMb}MB` });
   t.deepEqual(lxdLimits({ ...plan.topology.proxy, budget: { ...plan.topology.proxy.budget, cpus: 2.5 } }).cpuCount, 3);
-  t.regex(databaseVolumeScript(plan), /lxc storage volume create dhis2 dhis2-local-pgdata/);
-  t.notRegex(databaseVolumeScript(plan), /delete/);
+  t.regex(lxdDataVolumes(plan)[0]!.script, /lxc storage volume create dhis2 dhis2-local-pgdata/);
+  t.notRegex(lxdDataVolumes(plan)[0]!.script, /delete/);
 });
 
 test("a database memory upgrade changes the database container's limits and PostgreSQL's settings, never an image or a name", (t) => {
@@ -125,7 +129,7 @@ test("a database memory upgrade changes the database container's limits and Post
   t.is(db1.memory, "4096MB");
   t.not(db0.script, db1.script);
   t.is(c0.find((c) => c.node === "proxy")!.script, c1.find((c) => c.node === "proxy")!.script, "the proxy is untouched");
-  const conf = (p: Plan) => renderDeployment(p, placeholderSecrets(p)).find((h) => h.host === "database")!.files.find((f) => f.path.endsWith("conf.d/dhis2.conf"))!.content;
+  const conf = (p: Plan) => renderDeployment(p, { secrets: placeholderSecrets(p) }).find((h) => h.host === "database")!.files.find((f) => f.path.endsWith("conf.d/dhis2.conf"))!.content;
   t.regex(conf(before), /shared_buffers = '896MB'/);
   t.regex(conf(after), /shared_buffers = '1GB'/);
 });
@@ -133,7 +137,7 @@ test("a database memory upgrade changes the database container's limits and Post
 test("role steps: certificates before the proxy's files, the WAR and glowroot before an instance starts, databases after PostgreSQL starts", (t) => {
   const plan = local();
   const pw = { production: "pw-production-S3NT1NEL", training: "it's-S3NT1NEL" };
-  const steps = (n: string) => roleSteps(plan, n, { artifact: previewArtifact, databasePasswords: pw });
+  const steps = (n: string) => nodeRoleSteps(plan, n, { artifact: previewArtifact, databasePasswords: pw });
   t.deepEqual(steps("proxy").map((s) => `${s.phase}:${s.name}`), ["prepare:certificates"]);
   t.deepEqual(steps("production").map((s) => `${s.phase}:${s.name}`), ["install:war", "install:glowroot"]);
   t.deepEqual(steps("monitor"), []);
@@ -174,17 +178,17 @@ test("every shell script the convergence runs is valid bash (bash -n)", (t) => {
   };
   let n = 0;
   for (const [name, plan] of Object.entries(plans)) {
-    const hosts = renderDeployment(plan, placeholderSecrets(plan));
+    const hosts = renderDeployment(plan, { secrets: placeholderSecrets(plan) });
     const scripts: [string, string][] = [];
-    for (const s of hostSetups(plan, hosts)) {
-      scripts.push([`${s.host} setup`, s.setupScript], [`${s.host} start`, s.startScript]);
-      for (const r of roleSteps(plan, s.host, { artifact: previewArtifact, databasePasswords: placeholderSecrets(plan).databasePasswords })) {
+    for (const s of hosts) {
+      scripts.push([`${s.host} setup`, scriptOf(s, "setup")], [`${s.host} start`, scriptOf(s, "start")]);
+      for (const r of nodeRoleSteps(plan, s.host, { artifact: previewArtifact, databasePasswords: placeholderSecrets(plan).databasePasswords })) {
         if (!r.command) scripts.push([`${s.host} ${r.name}`, r.script]);
       }
       for (const f of s.files.filter((x) => x.content.startsWith("#!/bin/sh") || x.content.startsWith("#!/bin/bash"))) scripts.push([`${s.host} ${f.path}`, f.content]);
     }
     if (plan.config.platform === "local") {
-      scripts.push(["volume", databaseVolumeScript(plan)]);
+      scripts.push(["volume", lxdDataVolumes(plan)[0]!.script]);
       for (const c of lxdContainers(plan)) scripts.push([`container ${c.node}`, c.script]);
     }
     for (const [what, script] of scripts) {
@@ -200,7 +204,7 @@ test("every shell script the convergence runs is valid bash (bash -n)", (t) => {
 test("tls.mode provided: the chain and the key are copied with their sha256 and installed for every host name, after a check that they belong together", (t) => {
   const plan = load({ ...cloudStack({ isolation: "vm", cpus: 8, memoryGb: 16 }), tls: { mode: "provided", certificateFile: "/srv/tls/chain.pem", keyFile: "/srv/tls/key.pem" } }).plan;
   const sha = (c: string) => c.repeat(64);
-  const steps = roleSteps(plan, "proxy", { artifact: (name, source) => ({ source, staged: `/var/lib/dhis2-toolkit/incoming/proxy-${name}`, sha256: sha(name === "tls-key" ? "b" : "a") }), databasePasswords: {} });
+  const steps = nodeRoleSteps(plan, "proxy", { artifact: (name, source) => ({ source, staged: `/var/lib/dhis2-toolkit/incoming/proxy-${name}`, sha256: sha(name === "tls-key" ? "b" : "a") }), databasePasswords: {} });
   t.deepEqual(steps.map((s) => s.name), ["certificates", "tls-chain", "tls-key"]);
   t.like(steps[1]!.copy, { localPath: "/srv/tls/chain.pem", fingerprint: sha("a") });
   t.like(steps[2]!.copy, { localPath: "/srv/tls/key.pem", fingerprint: sha("b") });
@@ -218,8 +222,8 @@ test("tls.mode provided: the chain and the key are copied with their sha256 and 
  */
 function muninFirstRun(t: import("ava").ExecutionContext, failFirst: number): { status: number | null; runs: number; out: string; seconds: number } {
   const plan = local();
-  const monitor = hostSetups(plan, renderDeployment(plan, placeholderSecrets(plan))).find((s) => s.role === "monitor")!;
-  const lines = monitor.startScript.split("\n");
+  const monitor = renderDeployment(plan, { secrets: placeholderSecrets(plan) }).find((s) => s.role === "monitor")!;
+  const lines = scriptOf(monitor, "start").split("\n");
   const from = lines.findIndex((l) => l.startsWith("munin_lock="));
   const to = lines.findIndex((l, i) => i > from && l === "done");
   t.true(from > 0 && to > from, "the start script has the munin block");

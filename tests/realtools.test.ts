@@ -7,7 +7,7 @@ import { X509Certificate, createPrivateKey } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import * as net from "node:net";
 
-import type { RenderedFile } from "../lib/files";
+import type { RenderedFile } from "../lib/render/file";
 import {
   PostgresStartError,
   cloudInitSchema,

@@ -5,16 +5,17 @@
 import test from "ava";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadStackFile } from "../lib/config/load";
+import { loadStackFile } from "../lib/load";
 import type { Plan } from "../lib/plan";
 import { listTemplates, renderedTemplates } from "../lib/render/engine";
-import { deploymentCredentials, placeholderSecrets, renderDeployment, type DeploymentSecrets, type HostFiles } from "../lib/render/deployment";
+import { previewArtifact } from "../lib/render/artifacts";
+import { deploymentCredentials } from "../lib/render/credentials";
+import { nodeRoleSteps, renderDeployment, type HostPlan } from "../lib/render/hosts";
 import { tuningReport } from "../lib/render/report";
-import { hostSetups } from "../lib/render/converge";
-import { databaseVolumeScript, lxdContainers } from "../lib/render/lxd";
-import { previewArtifact, roleSteps } from "../lib/render/role-steps";
+import { lxdContainers, lxdDataVolumes } from "../lib/render/lxd";
+import { generateSecretCommand, placeholderSecrets, type DeploymentSecrets } from "../lib/render/secrets";
 import { dataVolumeScript, planCloud } from "../lib/platform/cloud";
-import { replaceGenerated, sizingDocSection } from "../lib/render/sizing-doc";
+import { replaceGenerated, sizingDocSection } from "../lib/docs/sizing";
 import { cloudStack, load, SSH_KEY } from "./support/stacks";
 
 const PROJECT = path.resolve(__dirname, "..");
@@ -49,19 +50,21 @@ const stacks: Record<string, () => Plan> = {
   "provided-tls": () => load({ ...cloudStack({ isolation: "vm", cpus: 8, memoryGb: 16 }), platform: "aws", tls: { mode: "provided", certificateFile: "/etc/dhis2/cert.pem", keyFile: "/etc/dhis2/key.pem" } }).plan,
 };
 
-const rendered = (plan: Plan) => renderDeployment(plan, sentinelSecrets(plan));
-const fileOf = (hosts: readonly HostFiles[], host: string, p: string) => hosts.find((h) => h.host === host)?.files.find((f) => f.path === p);
+const rendered = (plan: Plan) => renderDeployment(plan, { secrets: sentinelSecrets(plan) });
+const fileOf = (hosts: readonly HostPlan[], host: string, p: string) => hosts.find((h) => h.host === host)?.files.find((f) => f.path === p);
 
 test("every template under templates/ is used by some stack", (t) => {
   for (const make of Object.values(stacks)) {
     const plan = make();
     const hosts = rendered(plan);
     // what the components run besides the files: set-up, role steps, LXD objects
-    for (const setup of hostSetups(plan, hosts)) roleSteps(plan, setup.host, { artifact: previewArtifact, databasePasswords: sentinelSecrets(plan).databasePasswords });
-    if (plan.config.platform === "local") { lxdContainers(plan); databaseVolumeScript(plan); }
+    for (const setup of hosts) nodeRoleSteps(plan, setup.host, { artifact: previewArtifact, databasePasswords: sentinelSecrets(plan).databasePasswords });
+    if (plan.config.platform === "local") { lxdContainers(plan); lxdDataVolumes(plan)[0]!.script; }
     const cloud = planCloud(plan).cloud;
     for (const server of cloud?.servers.filter((x) => x.volume) ?? []) dataVolumeScript(plan, server, cloud!.cloud, "12345");
   }
+  generateSecretCommand(32); // components/secrets.ts
+
   t.deepEqual(listTemplates().filter((n) => !renderedTemplates().includes(n)), []);
 });
 
@@ -259,4 +262,13 @@ test("the credentials output: the monitoring login with the URLs it opens, and e
   t.deepEqual(c.databases.production, { database: prod.database, user: prod.databaseUser, password: "p-secret" });
   const noGlowroot = load({ ...cloudStack({ isolation: "vm", cpus: 8, memoryGb: 16 }), monitoring: { glowroot: false } }).plan;
   t.deepEqual(deploymentCredentials(noGlowroot, "m", {}).monitoring.urls, [`https://${noGlowroot.config.domain}/munin/`]);
+});
+
+test("the secret generator's command is the one every deployed secret was made with (a new text would make new secrets)", (t) => {
+  // the text as the toolkit has always run it: an encryption password must never change
+  const legacy = (length: number, user?: string) => `set -e; pw=$(LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c ${length}); printf '%s\\n' "$pw"${user ? `; printf '%s' "$pw" | openssl passwd -6 -stdin | sed 's/^/${user}:/'` : ""}`;
+  t.is(generateSecretCommand(48), legacy(48));
+  t.is(generateSecretCommand(24, "monitoring"), legacy(24, "monitoring"));
+  t.throws(() => generateSecretCommand(8), { message: /16 to 128/ });
+  t.throws(() => generateSecretCommand(32, "Bad User"), { message: /bad user name/ });
 });

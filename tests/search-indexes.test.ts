@@ -5,7 +5,7 @@
  */
 import test, { type ExecutionContext } from "ava";
 import { resolveDhis2Runtime, type SchemaEra } from "../lib/dhis2/compat";
-import { searchIndexScript, type SearchIndexTarget } from "../lib/dhis2/search-indexes";
+import { searchIndexScript, type SearchIndexTarget } from "../lib/roles/database/search-indexes";
 import { dhis2SchemaSql } from "./support/dhis2-schema";
 import { makeTestCertificate, run, startThrowawayPostgres, type ThrowawayPostgres } from "./support/realtools";
 

@@ -59,6 +59,8 @@ export interface InstanceConfig {
   readonly heapMb?: number;
   readonly connectionPoolMaxSize?: number;
   readonly size: RequestedSize;
+  /** The stack keys that set its CPUs and memory: its own size, or sizes.instance (for messages). */
+  readonly sizeKeys: { readonly cpus: string; readonly memoryGb: string };
   readonly trackerSearch: TrackerSearchIndexes;
 }
 

@@ -86,9 +86,43 @@ function planVm(config: DeploymentConfig): { sizing?: SizingPlan; problems: Conf
   return problems.length ? { problems } : { sizing, problems };
 }
 
-function planLxd(config: DeploymentConfig): { sizing?: SizingPlan; problems: ConfigProblem[] } {
+/**
+ * lxd isolation: the host must hold every container at its smallest (or at its explicit size) plus
+ * what the host OS keeps. Checked before the shares are computed, so that a host that is too small
+ * is reported at the keys the stack sets (the host, or the explicit sizes that fill it).
+ */
+function checkHostCapacity(config: DeploymentConfig, host: HostSize): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  const reserve = hostReserve(host.cpus, host.memoryGb * GB);
+  const { sizes, instances } = config;
+  type Entry = { size: RequestedSize; min: { cpus: number; memoryMb: number }; keys: { cpus: string; memoryGb: string } };
+  const roleKeys = (role: string) => ({ cpus: `dhis2:sizes.${role}.cpus`, memoryGb: `dhis2:sizes.${role}.memoryGb` });
+  const entries: Entry[] = [
+    { size: sizes.proxy, min: MINIMUM.proxy, keys: roleKeys("proxy") },
+    { size: sizes.monitor, min: MINIMUM.monitor, keys: roleKeys("monitor") },
+    { size: sizes.database, min: MINIMUM.database, keys: roleKeys("database") },
+    ...instances.map((inst) => ({ size: inst.size, min: MINIMUM.instance, keys: inst.sizeKeys })),
+  ];
+  const explicit = (field: "cpus" | "memoryGb") => [...new Set(entries.flatMap((e) => e.size[field] === undefined ? [] : [`${e.keys[field]} ${e.size[field]}`]))];
+  const needMb = reserve.memoryMb + entries.reduce((a, e) => a + (e.size.memoryGb !== undefined ? e.size.memoryGb * GB : e.min.memoryMb), 0);
+  const needCpus = reserve.cpus + entries.reduce((a, e) => a + (e.size.cpus ?? e.min.cpus), 0);
+  const fix = (field: "cpus" | "memoryGb", what: string) => {
+    const e = explicit(field);
+    return e.length ? ` (explicit sizes: ${e.join(", ")}): raise the host's ${what} or lower the explicit sizes` : `: raise the host's ${what} or run fewer instances`;
+  };
+  if (host.memoryGb * GB + 1e-6 < needMb) {
+    problems.push({ key: "dhis2:sizes.host.memoryGb", value: host.memoryGb, message: `is too small for the containers: proxy, monitor, database and ${instances.length} DHIS2 instance(s) need at least ${Math.ceil((needMb / GB) * 4) / 4} GB including ${reserve.memoryMb} MB for the host OS${fix("memoryGb", "memory")}` });
+  }
+  if (host.cpus + 1e-6 < needCpus) {
+    problems.push({ key: "dhis2:sizes.host.cpus", value: host.cpus, message: `is too small for the containers: proxy, monitor, database and ${instances.length} DHIS2 instance(s) need at least ${Math.ceil(needCpus * 4) / 4} CPUs including ${reserve.cpus} for the host OS${fix("cpus", "CPUs")}` });
+  }
+  return problems;
+}
+
+function planLxd(config: DeploymentConfig): { sizing?: SizingPlan; problems: ConfigProblem[] } {
   const host = config.sizes.host!;
+  const problems: ConfigProblem[] = checkHostCapacity(config, host);
+  if (problems.length) return { problems };
   const hostMb = Math.round(host.memoryGb * GB);
   const reserve = hostReserve(host.cpus, hostMb);
 

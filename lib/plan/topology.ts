@@ -1,10 +1,9 @@
 /**
- * Topology: which role runs where, at which private address, and which network flows are allowed.
+ * Topology: which role runs where, at which private address.
  *
  * Address plan (dhis2-server-tools' layout) in the stack's private network: proxy .2, DHIS2
  * instances .11 to .19, database .20, monitor .30; in lxd isolation the host's bridge is .1.
- * The flow list is the single source for the host firewalls (nftables), the cloud firewalls and
- * the end-to-end flow checks: anything not listed is refused.
+ * The network flows between the nodes are the roles' (lib/roles/flows.ts).
  */
 import * as ipaddr from "ipaddr.js";
 import type { DeploymentConfig } from "../config/model";
@@ -40,19 +39,6 @@ export interface Node {
   readonly budget: RoleBudget;
 }
 
-export type FlowSource =
-  | { readonly kind: "internet" }
-  | { readonly kind: "admin" }
-  | { readonly kind: "node"; readonly name: string };
-
-export interface Flow {
-  readonly from: FlowSource;
-  /** Node name. */
-  readonly to: string;
-  readonly port: number;
-  readonly purpose: string;
-}
-
 export interface Topology {
   readonly networkCidr: string;
   /** lxd isolation: the address of the host on the bridge. */
@@ -61,7 +47,6 @@ export interface Topology {
   readonly database: Node;
   readonly monitor: Node;
   readonly instances: readonly Node[];
-  readonly flows: readonly Flow[];
 }
 
 /** The address at `offset` in a network. */
@@ -127,26 +112,6 @@ export function planTopology(config: DeploymentConfig, sizing: SizingPlan): Topo
   const instances = config.instances.map((inst, i) =>
     node(inst.name, "instance", OFFSETS.firstInstance + i, sizing.instances[i]!, servers?.instances?.[inst.name]));
 
-  const flows: Flow[] = [];
-  const allow = (from: FlowSource, to: Node, port: number, purpose: string) => flows.push({ from, to: to.name, port, purpose });
-  const from = (n: Node): FlowSource => ({ kind: "node", name: n.name });
-
-  allow({ kind: "internet" }, proxy, PORTS.http, "HTTP (redirect to HTTPS, ACME challenges)");
-  allow({ kind: "internet" }, proxy, PORTS.https, "HTTPS");
-  for (const inst of instances) {
-    allow(from(proxy), inst, PORTS.tomcat, `DHIS2 ${inst.name} behind the proxy`);
-    if (config.monitoring.glowroot) allow(from(proxy), inst, PORTS.glowroot, `glowroot UI of ${inst.name} behind the proxy`);
-    allow(from(inst), database, PORTS.postgres, `database of ${inst.name}`);
-  }
-  allow(from(proxy), monitor, PORTS.muninWeb, "munin pages behind the proxy");
-  for (const n of [proxy, ...instances, database, monitor]) {
-    allow(from(monitor), n, PORTS.muninNode, "munin master polls munin-node");
-  }
-  if (config.isolation === "vm" && config.platform !== "local") {
-    // SSH: admins reach the proxy only; the proxy is the bastion for every other server
-    allow({ kind: "admin" }, proxy, PORTS.ssh, "admin SSH (bastion)");
-    for (const n of [...instances, database, monitor]) allow(from(proxy), n, PORTS.ssh, "admin SSH through the bastion");
-  }
   return {
     networkCidr: cidr,
     gateway: config.isolation === "lxd" ? addressAt(cidr, OFFSETS.gateway) : undefined,
@@ -154,16 +119,19 @@ export function planTopology(config: DeploymentConfig, sizing: SizingPlan): Topo
     database,
     monitor,
     instances,
-    flows,
   };
 }
 
-/** Flows into one node. */
-export function flowsTo(t: Topology, name: string): Flow[] {
-  return t.flows.filter((f) => f.to === name);
+/**
+ * The node that is the private servers' way out to the internet, if one is: the proxy on hcloud
+ * in vm isolation (Hetzner networks have no NAT gateway; the network's default route points at
+ * the proxy). On aws a NAT gateway does it; elsewhere the servers have their own way out.
+ */
+export function natGateway(config: DeploymentConfig, topology: Topology): string | undefined {
+  return config.platform === "hcloud" && config.isolation === "vm" ? topology.proxy.name : undefined;
 }
 
-/** The private address of a flow's source (undefined for internet/admin). */
-export function sourceAddress(t: Topology, s: FlowSource): string | undefined {
-  return s.kind === "node" ? allNodes(t).find((n) => n.name === s.name)?.address : undefined;
+/** The one-address CIDR of an address (/32, or /128 for IPv6). */
+export function hostCidr(address: string): string {
+  return address.includes(":") ? `${address}/128` : `${address}/32`;
 }

@@ -7,19 +7,22 @@
  *   vm isolation   a server per role; only the proxy has a public address and is the SSH bastion
  *   lxd isolation  one server (the LXD host) with the public address; the roles are containers
  */
-import type { Plan } from "../plan";
-import { allNodes, awsSubnets, PORTS, serverNetworkFor, sourceAddress, AWS_PROXY_OFFSET, addressAt, type Flow } from "../plan/topology";
 import type { ConfigProblem } from "../config/model";
-import { cloudInitUserData, placeholderSecrets, renderDeployment } from "../render/deployment";
+import type { Plan } from "../plan";
+import { allNodes, awsSubnets, PORTS, serverNetworkFor, AWS_PROXY_OFFSET, addressAt } from "../plan/topology";
+import { userDataFor } from "../render/cloud-init";
 import { renderTemplate } from "../render/engine";
+import { sourceAddress } from "../roles/flows";
+import { deploymentFlows, roleOf } from "../roles/registry";
+import type { Flow } from "../roles/types";
 import { chooseServerType, largestType, CURRENCY, VOLUME_PRICE_PER_GB, type Cloud, type TypeChoice } from "./server-types";
 
 export const DEFAULT_LOCATION: Record<Cloud, string> = { hcloud: "fsn1", aws: "eu-west-1" };
 /** Debian 12: hcloud's image name; on aws the official Debian AMI is looked up (owner 136693071363). */
 export const DEFAULT_IMAGE: Record<Cloud, string> = { hcloud: "debian-12", aws: "debian-12-amd64-*" };
 export const DEBIAN_AMI_OWNER = "136693071363";
-/** Where the data volume is mounted: PostgreSQL's clusters (vm), or LXD's storage pool (lxd). */
-export const DATA_MOUNT = { vm: "/var/lib/postgresql", lxd: "/var/lib/lxd" } as const;
+/** Where the LXD server's data volume is mounted (lxd isolation): LXD's storage pool. */
+export const LXD_DATA_MOUNT = "/var/lib/lxd";
 
 export type RuleSource =
   | { readonly kind: "anywhere" }
@@ -61,7 +64,7 @@ export interface CloudServer {
   readonly userData: string;
   /** Inbound rules of its firewall (cloud firewall / security group); everything else is dropped. */
   readonly rules: readonly FirewallRule[];
-  /** The data volume, mounted at DATA_MOUNT: the database's (vm) or the LXD host's (lxd). */
+  /** The data volume: the one of the role (the database's clusters, vm), or the LXD server's storage pool (lxd). */
   readonly volume?: { readonly name: string; readonly sizeGb: number; readonly mount: string };
   readonly rootDiskGb: number;
 }
@@ -95,11 +98,6 @@ function ruleFrom(plan: Plan, f: Flow, addresses: Record<string, string>): Firew
   return { port: f.port, source: { kind: "server", server, address: addresses[server] ?? sourceAddress(plan.topology, f.from)! }, purpose: f.purpose };
 }
 
-/** Dedicated CPUs for the roles whose latency users feel: the database and DHIS2 (seed 000). */
-function needsDedicated(role: string): boolean {
-  return role === "database" || role === "instance" || role === "lxd-host";
-}
-
 export function planCloud(plan: Plan): { cloud?: CloudPlan; problems: ConfigProblem[] } {
   const { config, topology, sizing } = plan;
   if (config.platform !== "hcloud" && config.platform !== "aws") return { problems: [] };
@@ -109,7 +107,8 @@ export function planCloud(plan: Plan): { cloud?: CloudPlan; problems: ConfigProb
   const problems: ConfigProblem[] = [];
   const choose = (role: string, key: string, cpus: number, memoryMb: number, override?: string): TypeChoice => {
     const memoryGb = Math.ceil(memoryMb / 1024);
-    const need = { role, cpus: Math.ceil(cpus), memoryGb, dedicated: needsDedicated(role), location, override };
+    // dedicated CPUs for the roles whose latency users feel (seed 000)
+    const need = { role, cpus: Math.ceil(cpus), memoryGb, dedicated: roleOf({ role }).dedicatedCpus, location, override };
     const c = chooseServerType(cloud, need);
     if (c) return c;
     const big = largestType(cloud, need.dedicated);
@@ -118,8 +117,6 @@ export function planCloud(plan: Plan): { cloud?: CloudPlan; problems: ConfigProb
     problems.push({ key: `${key}.${cpusExist ? "memoryGb" : "cpus"}`, value: cpusExist ? memoryGb : cpus, message: `no ${cloud} server type in ${location} has ${need.cpus} ${need.dedicated ? "dedicated " : ""}vCPUs and ${memoryGb} GB (the largest is ${big.name}: ${big.cpus} vCPU, ${big.memoryGb} GB): lower the size or set serverType` });
     return { type: big, why: "too small" };
   };
-  const hosts = renderDeployment(plan, placeholderSecrets(plan));
-  const userDataOf = (node: string) => hosts.find((h) => h.host === node)?.userData ?? "";
 
   if (config.isolation === "lxd") {
     const host = sizing.host!;
@@ -134,13 +131,13 @@ export function planCloud(plan: Plan): { cloud?: CloudPlan; problems: ConfigProb
       privateAddress: address,
       subnet: "public",
       publicAddress: true,
-      userData: userDataOf("host") || cloudInitUserData(plan, "dhis2-host"),
+      userData: userDataFor(plan, { role: "lxd-host", hostname: "dhis2-host" })!,
       rules: [
         { port: PORTS.http, source: { kind: "anywhere" }, purpose: "HTTP, forwarded to the proxy container" },
         { port: PORTS.https, source: { kind: "anywhere" }, purpose: "HTTPS, forwarded to the proxy container" },
         { port: PORTS.ssh, source: { kind: "cidrs", cidrs: config.admin.allowedCidrs }, purpose: "admin SSH" },
       ],
-      volume: { name: `dhis2-${config.stack}-data`, sizeGb: host.diskGb, mount: DATA_MOUNT.lxd },
+      volume: { name: `dhis2-${config.stack}-data`, sizeGb: host.diskGb, mount: LXD_DATA_MOUNT },
       rootDiskGb: 40,
     };
     return {
@@ -155,7 +152,9 @@ export function planCloud(plan: Plan): { cloud?: CloudPlan; problems: ConfigProb
   }
 
   const addresses = Object.fromEntries(allNodes(topology).map((n) => [n.name, n.address]));
+  const flows = deploymentFlows(plan);
   const servers: CloudServer[] = allNodes(topology).map((n) => {
+    const volume = roleOf(n).dataVolumes({ plan })[0];
     const key = n.role === "instance" ? `dhis2:instances[${plan.instances.findIndex((i) => i.config.name === n.name)}].size` : `dhis2:sizes.${n.name}`;
     const choice = choose(n.role, key, n.budget.cpus, n.budget.memoryMb, n.budget.serverType);
     return {
@@ -165,10 +164,10 @@ export function planCloud(plan: Plan): { cloud?: CloudPlan; problems: ConfigProb
       privateAddress: n.address,
       subnet: n.role === "proxy" ? "public" : "private",
       publicAddress: n.role === "proxy",
-      userData: userDataOf(n.name),
-      rules: topology.flows.filter((f) => f.to === n.name).map((f) => ruleFrom(plan, f, addresses)),
-      volume: n.role === "database" ? { name: `dhis2-${config.stack}-pgdata`, sizeGb: n.budget.diskGb, mount: DATA_MOUNT.vm } : undefined,
-      rootDiskGb: n.role === "database" ? 40 : n.budget.diskGb,
+      userData: userDataFor(plan, n)!,
+      rules: flows.filter((f) => f.to === n.name).map((f) => ruleFrom(plan, f, addresses)),
+      volume: volume ? { name: `dhis2-${config.stack}-${volume.key}`, sizeGb: n.budget.diskGb, mount: volume.path } : undefined,
+      rootDiskGb: volume ? 40 : n.budget.diskGb,
     };
   });
   const subnets = cloud === "aws" ? awsSubnets(config.networkCidr) : undefined;

@@ -1,17 +1,23 @@
 /**
- * The local platform's LXD objects: one container per role with the plan's limits and fixed
- * address, a separate storage volume for PostgreSQL's data, and ports 80/443 of the LXD host
- * forwarded to the proxy container. Pure: scripts rendered from templates/lxd/; the component
- * (components/lxd.ts) runs them on the LXD host (this machine, or a server over SSH).
+ * The LXD platform's objects: one container per node with the plan's limits and fixed address,
+ * a storage volume of its own for each data volume of a role (PostgreSQL's data), and ports 80/443
+ * of the LXD host forwarded to the proxy container. Pure: scripts rendered from templates/lxd/;
+ * the component (components/platforms/lxd.ts) runs them on the LXD host (this machine, or a
+ * server over SSH).
  *
- * scripts/lxd-setup.sh makes the bridge, the pool, the profile and the image these refer to.
+ * The LXD server set-up (templates/lxd-host/) makes the bridge, the pool, the profile and the image
+ * these refer to.
  */
 import type { Plan } from "../plan";
 import { LXD_BRIDGE, PORTS, allNodes, type Node } from "../plan/topology";
-import { renderTemplate } from "./engine";
-import { LOCAL_IMAGE } from "./packages";
+import { LOCAL_IMAGE } from "../os/images";
+import { roleOf } from "../roles/registry";
+import type { DataVolume } from "../roles/types";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { renderTemplate, TEMPLATE_DIR } from "./engine";
 
-/** Names scripts/lxd-setup.sh gives (keep the two in step). */
+/** Names templates/lxd-host/setup-lxd.sh and image.sh give (keep them in step). */
 export const LXD = {
   bridge: LXD_BRIDGE,
   pool: "dhis2",
@@ -19,17 +25,19 @@ export const LXD = {
   image: LOCAL_IMAGE.alias,
 } as const;
 
-/** Where PostgreSQL keeps its clusters on Debian: the data volume is mounted here. */
-export const POSTGRES_DATA_PATH = "/var/lib/postgresql";
-
 /** Container name of a node: dhis2-<stack>-<node>, e.g. dhis2-local-database. */
 export function containerName(stack: string, node: string): string {
   return `dhis2-${stack}-${node}`;
 }
 
+/** Storage volume of a data volume of the stack: dhis2-<stack>-<key>, e.g. dhis2-local-pgdata. */
+export function dataVolumeName(stack: string, key: string): string {
+  return `dhis2-${stack}-${key}`;
+}
+
 /** Storage volume of the database's data. */
 export function databaseVolumeName(stack: string): string {
-  return `dhis2-${stack}-pgdata`;
+  return dataVolumeName(stack, "pgdata");
 }
 
 export interface LxdContainerPlan {
@@ -41,6 +49,7 @@ export interface LxdContainerPlan {
   readonly cpuAllowance: string;
   /** limits.memory, e.g. "3648MB". */
   readonly memory: string;
+  /** The storage volumes it mounts (./lxdDataVolumes). */
   readonly volumes: readonly string[];
   /** The script that creates or updates the container (stdin of bash on the LXD host). */
   readonly script: string;
@@ -53,15 +62,38 @@ export function lxdLimits(node: Node): { cpuCount: number; cpuAllowance: string;
   return { cpuCount, cpuAllowance: `${share}%`, memory: `${node.budget.memoryMb}MB` };
 }
 
+export interface LxdDataVolume extends DataVolume {
+  /** The node whose container mounts it. */
+  readonly node: string;
+  /** The storage volume's name. */
+  readonly volume: string;
+  /** The script that creates (or takes over) the volume. */
+  readonly script: string;
+}
+
+/** The storage volumes of the roles' data volumes, one per (node, volume). */
+export function lxdDataVolumes(plan: Plan): LxdDataVolume[] {
+  const stack = plan.config.stack;
+  return allNodes(plan.topology).flatMap((node) => roleOf(node).dataVolumes({ plan }).map((v) => {
+    const volume = dataVolumeName(stack, v.key);
+    return {
+      ...v,
+      node: node.name,
+      volume,
+      script: renderTemplate("lxd/volume.sh.hbs", { stack, pool: LXD.pool, volume, purpose: v.purpose, purposeKey: v.key }),
+    };
+  }));
+}
+
 export function lxdContainers(plan: Plan): LxdContainerPlan[] {
   const { config, topology } = plan;
   const stack = config.stack;
+  const volumes = lxdDataVolumes(plan);
   return allNodes(topology).map((node) => {
     const name = containerName(stack, node.name);
     const limits = lxdLimits(node);
-    const disks = node.role === "database"
-      ? [{ device: "pgdata", pool: LXD.pool, volume: databaseVolumeName(stack), path: POSTGRES_DATA_PATH, purpose: "PostgreSQL data" }]
-      : [];
+    const disks = volumes.filter((v) => v.node === node.name)
+      .map((v) => ({ device: v.key, pool: LXD.pool, volume: v.volume, path: v.path, purpose: v.purpose }));
     const forwards = node.role === "proxy"
       ? [
           { device: "http", listenAddress: "0.0.0.0", listen: PORTS.http, connect: PORTS.http, purpose: "HTTP" },
@@ -76,9 +108,11 @@ export function lxdContainers(plan: Plan): LxdContainerPlan[] {
   });
 }
 
-/** The script that creates (or takes over) the database's data volume. */
-export function databaseVolumeScript(plan: Plan): string {
-  return renderTemplate("lxd/volume.sh.hbs", {
-    stack: plan.config.stack, pool: LXD.pool, volume: databaseVolumeName(plan.config.stack), purpose: "PostgreSQL data", purposeKey: "pgdata",
-  });
+/**
+ * The LXD server set-up as one script (stdin of bash): its helpers, the set-up (packages, daemon,
+ * bridge, pool, profile), the image. Run over SSH on a server of isolation lxd; on this machine
+ * scripts/lxd-host.sh runs the same files.
+ */
+export function lxdServerSetupScript(): string {
+  return ["lib.sh", "setup-lxd.sh", "image.sh"].map((f) => fs.readFileSync(path.join(TEMPLATE_DIR, "lxd-host", f), "utf8")).join("\n");
 }

@@ -6,10 +6,8 @@
 import type { Plan } from "../plan";
 import { allNodes } from "../plan/topology";
 import { humanMb } from "../plan/units";
-import type { CloudPlan } from "../platform/cloud";
-import { CURRENCY, PRICES_AS_OF, VOLUME_PRICE_PER_GB } from "../platform/server-types";
 
-function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+export function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const cells = [header, ...rows].map((r) => r.map(String));
   const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
   const line = (r: readonly string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
@@ -52,24 +50,4 @@ export function tuningReport(plan: Plan): string {
   out.push("");
   out.push(table(["setting", "value", "why"], plan.postgres.settings.map((s) => [s.name, s.value, `${s.why}${s.restart ? " [restart]" : ""}`])));
   return out.join("\n");
-}
-
-/** The cloud servers of a stack on hcloud or aws: type, why, address, monthly list price. */
-export function cloudReport(cloud: CloudPlan): string {
-  const cur = CURRENCY[cloud.cloud];
-  const rows = cloud.servers.map((s) => [
-    s.name, s.choice.type.name, s.choice.type.cpus, `${s.choice.type.memoryGb} GB`, s.choice.type.dedicated ? "dedicated" : "shared",
-    `${s.privateAddress}${s.publicAddress ? " + static public IPv4" : ""}`,
-    Number.isNaN(s.choice.type.monthly) ? "?" : `${s.choice.type.monthly.toFixed(2)} ${cur}`,
-  ]);
-  for (const s of cloud.servers.filter((x) => x.volume)) {
-    rows.push([`${s.name} data volume`, cloud.cloud === "hcloud" ? "Volume" : "EBS gp3", "", `${s.volume!.sizeGb} GB`, "protected", s.volume!.mount, `${(s.volume!.sizeGb * VOLUME_PRICE_PER_GB[cloud.cloud]).toFixed(2)} ${cur}`]);
-  }
-  return [
-    `${cloud.cloud} ${cloud.location}, image ${cloud.image}, network ${cloud.network.cidr}${cloud.network.publicSubnet ? ` (public ${cloud.network.publicSubnet}, private ${cloud.network.privateSubnet})` : ""}`,
-    "",
-    table(["server", "type", "vCPU", "memory", "CPUs", "address", "per month"], rows),
-    "",
-    `Total per month: ${(cloud.monthly.servers + cloud.monthly.volumes).toFixed(2)} ${cur} (servers ${cloud.monthly.servers.toFixed(2)}, volumes ${cloud.monthly.volumes.toFixed(2)}; ${PRICES_AS_OF[cloud.cloud]}; traffic, IPv4 and NAT gateway hours not included).`,
-  ].join("\n");
 }

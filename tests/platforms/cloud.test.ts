@@ -172,7 +172,7 @@ test.serial("hcloud lxd: one server and its volume; LXD set up over SSH; the con
   t.is(ofType("hcloud:index/networkRoute:NetworkRoute").length, 0);
   const lxdSetup = mine.find((r) => r.name === "hl-lxd-setup")!;
   t.regex(String(lxdSetup.inputs.create), /^sudo env DHIS2_LXD_CIDR='10\.231\.20\.0\/24' DHIS2_CACHE_DIR='\/var\/cache\/dhis2-toolkit' \/bin\/sh -c/);
-  t.regex(String(lxdSetup.inputs.stdin), /Makes this machine an LXD host/);
+  t.regex(String(lxdSetup.inputs.stdin), /The LXD server set-up/);
   const container = mine.find((r) => r.name === "hl-lxd-database-container")!;
   t.is(container.type, "command:remote:Command");
   t.regex(String(container.inputs.stdin), /lxc init dhis2-debian-12 "\$name" --profile dhis2/);

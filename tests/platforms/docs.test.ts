@@ -2,9 +2,9 @@
 import test from "ava";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadStackFile } from "../../lib/config/load";
-import { platformsDocSection } from "../../lib/render/platforms-doc";
-import { replaceGenerated } from "../../lib/render/sizing-doc";
+import { loadStackFile } from "../../lib/load";
+import { platformsDocSection } from "../../lib/docs/platforms";
+import { replaceGenerated } from "../../lib/docs/sizing";
 import { planCloud } from "../../lib/platform/cloud";
 
 const PROJECT = path.resolve(__dirname, "..", "..");

@@ -1,5 +1,5 @@
 /** Stack configurations for tests: plain objects of the `dhis2:` keys, as a stack file holds them. */
-import { loadDeployment, type LoadedDeployment } from "../../lib/config/load";
+import { loadDeployment, type LoadedDeployment } from "../../lib/load";
 
 export const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ0d3Bvb2xleGFtcGxla2V5Zm9yZG9jc29ubHkx admin@example.org";
 

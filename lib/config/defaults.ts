@@ -1,0 +1,30 @@
+/** The defaults of the stack keys (docs/configuration.md lists each with its key). */
+import type { Platform } from "./model";
+
+export const DEFAULTS = {
+  platform: "local" as Platform,
+  postgresVersion: 16,
+  networkCidr: "10.231.20.0/24",
+  localDomain: "dhis2.local",
+  adminUser: "dhis2admin",
+  synchronousCommit: "on" as const,
+  walWriterDelayMs: 200,
+  reservedConnections: 20,
+  smtpPort: { starttls: 587, tls: 465, none: 25 },
+  glowrootVersion: "0.14.2",
+  thresholds: { diskWarningPercent: 80, diskCriticalPercent: 90, loadWarningPerCpu: 1.5, loadCriticalPerCpu: 3 },
+  /** The guidance's reference server (seed 000): 32 CPUs, 32 GB, SSD. */
+  referenceHost: { cpus: 32, memoryGb: 32, disk: "ssd" as const, diskGb: 500 },
+  /** A DHIS2 server: the reference size; its disk holds the WAR, logs and file store only. */
+  vmInstance: { cpus: 32, memoryGb: 32, disk: "ssd" as const, diskGb: 50 },
+  vmProxy: { cpus: 2, memoryGb: 4, disk: "ssd" as const, diskGb: 40 },
+  vmMonitor: { cpus: 2, memoryGb: 4, disk: "ssd" as const, diskGb: 80 },
+  maxInstances: 9,
+} as const;
+
+/** Paths the proxy itself serves on the main domain. */
+export const RESERVED_PATHS = ["/munin", "/glowroot", "/.well-known", "/nginx_status"] as const;
+
+export function glowrootArchiveUrl(version: string): string {
+  return `https://github.com/glowroot/glowroot/releases/download/v${version}/glowroot-${version}-dist.zip`;
+}

@@ -1,0 +1,65 @@
+/**
+ * Validation and defaults: raw stack config → DeploymentConfig, or every problem at once.
+ *
+ * Pure: no file system, no network, no Pulumi. The shape comes from ../schema.ts (zod); each
+ * section of the file has its own checks here, and what each platform allows is ../platforms.ts.
+ * Sizing problems (containers that do not fit the host, a heap larger than the instance) are
+ * found by the plan (lib/plan) and reported the same way.
+ */
+import type { ConfigProblem, DeploymentConfig } from "../model";
+import { stackConfig } from "../schema";
+import { validateAdmin, validatePlacement, validateTls } from "./access";
+import { validateAlerts, validateMonitoring } from "./alerts";
+import { validateInstances } from "./instances";
+import { validatePlatform } from "./platform";
+import { validatePostgres } from "./postgres";
+import { Problems, zodProblems } from "./problems";
+import { validateSizes } from "./sizes";
+
+export interface ValidationResult {
+  readonly config?: DeploymentConfig;
+  readonly problems: readonly ConfigProblem[];
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Validate a raw stack config (the `dhis2:` keys, prefix removed) and apply defaults.
+ * Returns every problem found; `config` is set only when there are none.
+ */
+export function validateStackConfig(stack: string, raw: Record<string, unknown>): ValidationResult {
+  const parsed = stackConfig.safeParse(raw, { reportInput: true });
+  if (!parsed.success) return { problems: zodProblems(parsed.error), warnings: [] };
+  const c = parsed.data;
+  const p = new Problems();
+  const choice = validatePlatform(c, p);
+  const postgres = validatePostgres(c, choice, p);
+  const sizes = validateSizes(c, choice, p);
+  const instances = validateInstances(c, choice, postgres.version, sizes, p);
+  const tls = validateTls(c, choice, p);
+  const admin = validateAdmin(c, choice, p);
+  const alerts = validateAlerts(c, choice, choice.domain, p);
+  const monitoring = validateMonitoring(c, p);
+  validatePlacement(c, choice, instances.map((x) => x.name), p);
+
+  if (p.problems.length > 0) return { problems: p.problems, warnings: p.warnings };
+  return {
+    problems: p.problems,
+    warnings: p.warnings,
+    config: {
+      stack,
+      platform: choice.platform,
+      isolation: choice.isolation,
+      domain: choice.domain!,
+      networkCidr: choice.networkCidr,
+      postgres,
+      sizes: { host: sizes.host, proxy: sizes.proxy, database: sizes.database, monitor: sizes.monitor },
+      instances,
+      tls,
+      admin,
+      alerts,
+      monitoring,
+      servers: c.servers,
+      cloud: { location: c.cloud?.location, image: c.cloud?.image },
+    },
+  };
+}

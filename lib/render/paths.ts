@@ -1,0 +1,70 @@
+/**
+ * Fixed locations and names on the hosts (Debian/Ubuntu layout), shared by the roles, the
+ * convergence and the tests. One place, so that a path a role writes and a path a check reads
+ * cannot drift apart.
+ */
+
+export const PATHS = {
+  nginxConf: "/etc/nginx/nginx.conf",
+  nginxSites: "/etc/nginx/dhis2",
+  htpasswd: "/etc/nginx/dhis2-monitoring.htpasswd",
+  tlsDir: (hostname: string) => `/etc/ssl/dhis2/${hostname}`,
+  /** Where certbot puts its certificates; a deploy hook copies them into tlsDir (tls.mode letsencrypt). */
+  letsencryptDir: (hostname: string) => `/etc/letsencrypt/live/${hostname}`,
+  acmeWebroot: "/var/www/letsencrypt",
+  certificateHook: "/usr/local/sbin/dhis2-install-certificate",
+  postgresConfDir: (version: number) => `/etc/postgresql/${version}/main`,
+  postgresSslCert: "/etc/ssl/certs/ssl-cert-snakeoil.pem",
+  postgresSslKey: "/etc/ssl/private/ssl-cert-snakeoil.key",
+  /** Reloads PostgreSQL, and restarts it when a changed setting needs a restart. */
+  postgresApply: "/usr/local/sbin/dhis2-postgresql-apply",
+  dhis2Home: "/opt/dhis2",
+  catalinaBase: "/opt/dhis2/tomcat",
+  catalinaHome: "/opt/tomcat",
+  javaHome: "/usr/lib/jvm/dhis2-jdk",
+  glowrootDir: "/opt/glowroot",
+  dhis2Unit: "/etc/systemd/system/dhis2.service",
+  nftables: "/etc/nftables.conf",
+  muninConf: "/etc/munin/munin.conf",
+  muninNodeConf: "/etc/munin/munin-node.conf",
+  muninPluginConf: "/etc/munin/plugin-conf.d/dhis2",
+  /** munin's own update run (what its cron job runs every 5 minutes) and the lock it holds meanwhile. */
+  muninCron: "/usr/bin/munin-cron",
+  muninUpdateLock: "/var/run/munin/munin-update.lock",
+  postfixDir: "/etc/postfix",
+  forwardingSysctl: "/etc/sysctl.d/90-dhis2-forwarding.conf",
+  /** Sends a test alert through the host's send-only mail set-up. */
+  alertTest: "/usr/local/sbin/dhis2-alert-test",
+  /** Where local artifacts (a WAR, an archive, a certificate) land on a host before they are moved into place. */
+  incoming: "/var/lib/dhis2-toolkit/incoming",
+} as const;
+
+/** The system user DHIS2 runs as (never root). */
+export const SERVICE_USER = "dhis";
+/** nginx's stub_status, on loopback only (munin's nginx plugins read it). */
+export const STUB_STATUS_PORT = 8090;
+/** User name of the login in front of /munin and /glowroot. */
+export const MONITORING_USER = "monitoring";
+
+/** Certificate paths nginx uses for a host name (the same in every TLS mode). */
+export function certificatePaths(hostname: string): { certificate: string; key: string } {
+  // every mode serves from the toolkit's directory: a self-signed certificate first, then the
+  // provided one or Let's Encrypt's (copied in by certbot's deploy hook)
+  const dir = PATHS.tlsDir(hostname);
+  return { certificate: `${dir}/fullchain.pem`, key: `${dir}/privkey.pem` };
+}
+
+/** Path an instance's glowroot UI is served at, behind the proxy. */
+export function glowrootPath(instance: string): string {
+  return `/glowroot/${instance}`;
+}
+
+/** The WAR's file name under webapps/: ROOT.war for "/", else the path's name. */
+export function warFileName(path: string): string {
+  return path === "/" ? "ROOT.war" : `${path.slice(1)}.war`;
+}
+
+/** Where a local artifact is copied to on a host before a step moves it into place. */
+export function stagedPath(what: string): string {
+  return `${PATHS.incoming}/${what}`;
+}
