@@ -1,24 +1,26 @@
 /**
  * Pulumi entry point: read the stack's `dhis2:` configuration, validate it and compute the plan
- * before any resource is touched. An invalid stack stops here with one message listing every
- * problem (the key, the value, what is allowed). Then the Dhis2Deployment component creates the
+ * before any resource is touched (lib/load.ts); check what `pulumi up` needs beyond a valid stack
+ * (the local files it names, the SSH key, and that the WAR and glowroot URLs answer). An invalid
+ * stack stops here with one message listing every problem (the key, the value, what is allowed),
+ * in the first seconds and with nothing created. Then the Dhis2Deployment component creates the
  * platform's hosts and converges every role on them (components/deployment.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { deployProblems } from "./lib/config/artifacts";
-import { loadDeployment, type LoadedDeployment } from "./lib/load";
+import { artifactUrlProblems, deployProblems } from "./lib/config/artifacts";
 import { ConfigError } from "./lib/config/model";
 import { decodeEngineConfig } from "./lib/config/stack-file";
+import { loadDeployment, type LoadedDeployment } from "./lib/load";
 import { Dhis2Deployment } from "./components/deployment";
 
 const stack = pulumi.getStack();
 const source = `stack ${stack} (stacks/Pulumi.${stack}.yaml)`;
 
-function load(): LoadedDeployment {
+async function load(): Promise<LoadedDeployment> {
   const raw = decodeEngineConfig(pulumi.runtime.allConfig());
   try {
     const loaded = loadDeployment(stack, raw.project, source);
-    const missing = deployProblems(loaded.plan.config);
+    const missing = [...deployProblems(loaded.plan.config), ...await artifactUrlProblems(loaded.plan.config)];
     if (missing.length) throw new ConfigError(source, missing);
     return loaded;
   } catch (e) {
@@ -28,27 +30,29 @@ function load(): LoadedDeployment {
   }
 }
 
-const { plan, cloud, warnings } = load();
-for (const w of warnings) pulumi.log.warn(w);
-
-const deployment = new Dhis2Deployment("dhis2", { plan, cloud });
-
-/** Public URL of each DHIS2 instance. */
-export const urls = deployment.urls;
-/** Generated logins (secret): `pulumi stack output credentials --show-secrets`. */
-export const credentials = deployment.credentials;
-/** Where each role runs. */
-export const machines = deployment.machines;
-/** The public IPv4 to point the DNS names at (hcloud, aws); empty on local and existing servers. */
-export const publicAddress = deployment.publicAddress;
-/** What the tracker search index step did, per instance. */
-export const searchIndexes = deployment.searchIndexes;
-/** Where each role runs and what it gets. */
-export const roles = [plan.topology.proxy, ...plan.topology.instances, plan.topology.database, plan.topology.monitor]
-  .map((n) => ({ role: n.role, name: n.name, hostname: n.hostname, address: n.address, cpus: n.budget.cpus, memoryMb: n.budget.memoryMb }));
-/** PostgreSQL settings computed for the database's size. */
-export const postgresSettings = Object.fromEntries(plan.postgres.settings.map((s) => [s.name, s.value]));
-/** Per DHIS2 instance: URL, version, heap and connection pool. */
-export const instances = plan.instances.map((i) => ({
-  name: i.config.name, url: i.config.baseUrl, version: i.config.runtime.display, heapMb: i.jvm.heapMb, poolMaxSize: i.jvm.poolMaxSize,
-}));
+export = async () => {
+  const { plan, cloud, warnings } = await load();
+  for (const w of warnings) pulumi.log.warn(w);
+  const deployment = new Dhis2Deployment("dhis2", { plan, cloud });
+  return {
+    /** Public URL of each DHIS2 instance. */
+    urls: deployment.urls,
+    /** Generated logins (secret): `pulumi stack output credentials --show-secrets`. */
+    credentials: deployment.credentials,
+    /** Where each role runs. */
+    machines: deployment.machines,
+    /** The public IPv4 to point the DNS names at (hcloud, aws); empty on local and existing servers. */
+    publicAddress: deployment.publicAddress,
+    /** What the tracker search index step did, per instance. */
+    searchIndexes: deployment.searchIndexes,
+    /** Where each role runs and what it gets. */
+    roles: [plan.topology.proxy, ...plan.topology.instances, plan.topology.database, plan.topology.monitor]
+      .map((n) => ({ role: n.role, name: n.name, hostname: n.hostname, address: n.address, cpus: n.budget.cpus, memoryMb: n.budget.memoryMb })),
+    /** PostgreSQL settings computed for the database's size. */
+    postgresSettings: Object.fromEntries(plan.postgres.settings.map((s) => [s.name, s.value])),
+    /** Per DHIS2 instance: URL, version, heap and connection pool. */
+    instances: plan.instances.map((i) => ({
+      name: i.config.name, url: i.config.baseUrl, version: i.config.runtime.display, heapMb: i.jvm.heapMb, poolMaxSize: i.jvm.poolMaxSize,
+    })),
+  };
+};

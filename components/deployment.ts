@@ -19,7 +19,8 @@ import type { CloudPlan } from "../lib/platform/cloud";
 import { isLocalArtifact, type ArtifactResolver } from "../lib/render/artifacts";
 import { deploymentCredentials, type DeploymentCredentials } from "../lib/render/credentials";
 import { renderDeployment, type HostPlan } from "../lib/render/hosts";
-import { MONITORING_USER, stagedPath } from "../lib/render/paths";
+import { allNodes } from "../lib/plan/topology";
+import { MONITORING_USER, PATHS, stagedPath } from "../lib/render/paths";
 import { fillSecrets, placeholderSecrets, type DeploymentSecrets } from "../lib/render/secrets";
 import { searchIndexTarget } from "../lib/roles/database/search-indexes";
 import { ConvergedHost } from "./converged-host";
@@ -107,6 +108,18 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
         startAfter,
       }, child);
     };
+
+    // --- drift: a stopped service is started again by `pulumi up`, and named by preview --------
+    // (dhis2-status on each host this machine reaches itself: the local platform's containers)
+    const mode = pulumi.runtime.isDryRun() ? "" : " --repair";
+    for (const node of allNodes(plan.topology)) {
+      hosts[node.name]?.run?.(`if command -v ${PATHS.status} >/dev/null; then ${PATHS.status}${mode}; fi; true`).apply((report) => {
+        for (const line of report.split("\n")) {
+          if (line.startsWith("fail ")) pulumi.log.warn(`${node.name}: ${line.slice(5)}${mode ? "" : " (pulumi up starts a stopped service again)"}`, this);
+          else if (line.includes("started by dhis2-status --repair")) pulumi.log.info(`${node.name}: ${line.slice(3)}`, this);
+        }
+      });
+    }
 
     // --- roles --------------------------------------------------------------------------------
     const proxy = converge("proxy");

@@ -42,6 +42,13 @@ function commandOptions(args: HostCommandArgs, opts: pulumi.CustomResourceOption
 export interface Host {
   /** Name used in resource names, e.g. "database". */
   readonly name: string;
+  /**
+   * Run a shell command on the host while the program runs, in preview and up alike (an invoke,
+   * not a resource: nothing is recorded, nothing shows as a change); its stdout. Only where this
+   * machine reaches the host itself (this machine, its LXD containers); undefined elsewhere.
+   * Never for secrets.
+   */
+  readonly run?: (command: string) => pulumi.Output<string>;
   command(name: string, args: HostCommandArgs, opts?: pulumi.CustomResourceOptions): HostCommand;
   /**
    * Copy a file of the machine running pulumi to `remotePath` on the host (mode 0600, root),
@@ -58,6 +65,8 @@ export { shellQuote };
 
 export class LocalHost implements Host {
   constructor(readonly name: string) {}
+  readonly run = (cmd: string): pulumi.Output<string> =>
+    command.local.runOutput({ command: cmd, interpreter: ["/bin/sh", "-c"] }).stdout;
   command(name: string, args: HostCommandArgs, opts?: pulumi.CustomResourceOptions): command.local.Command {
     return new command.local.Command(name, {
       create: args.create,
@@ -82,7 +91,12 @@ export class LxdContainerHost implements Host {
    * @param container LXD container name, e.g. "dhis2-local-database".
    * @param lxdHost   the machine running LXD: this machine (default) or a server over SSH.
    */
-  constructor(readonly name: string, readonly container: string, readonly lxdHost: Host = new LocalHost("lxd-host")) {}
+  constructor(readonly name: string, readonly container: string, readonly lxdHost: Host = new LocalHost("lxd-host")) {
+    const outer = lxdHost.run;
+    // a container that does not exist yet (the first up) answers nothing
+    if (outer) this.run = (cmd) => outer(`if lxc info ${shellQuote(container)} >/dev/null 2>&1; then lxc exec ${shellQuote(container)} -- /bin/sh -c ${shellQuote(cmd)}; fi`);
+  }
+  readonly run?: (command: string) => pulumi.Output<string>;
   command(name: string, args: HostCommandArgs, opts?: pulumi.CustomResourceOptions): HostCommand {
     const env = pulumi.output(args.environment ?? {}).apply((e) =>
       Object.entries(e).map(([k, v]) => `--env ${shellQuote(`${k}=${v}`)}`).join(" "));

@@ -24,4 +24,4 @@ t1=$(date +%s)
 bash scripts/lxd-host.sh >/dev/null
 t2=$(date +%s)
 echo "test:e2e: toolchain ready in $((t1 - t0)) s, LXD host ready in $((t2 - t1)) s" >&2
-exec npx tsx tests/e2e/local.ts
+exec npx tsx tests/e2e/run.ts

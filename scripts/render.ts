@@ -1,31 +1,34 @@
 /**
- * npm run render -- --stack NAME [--out DIR]
+ * npm run render -- --stack NAME [--out DIR] [--check-urls]
  *
  * Validates stacks/Pulumi.NAME.yaml, writes every file each host would get into DIR/<host>/<path>
  * (secrets as placeholders) and, under DIR/<host>/steps/, the scripts each host runs in the order
  * `pulumi up` runs them; prints the tuning table. Needs no cloud account and no Pulumi.
+ * --check-urls: also refuses what `pulumi up` would refuse before touching anything: local files
+ * that are missing, and WAR or glowroot URLs this machine cannot fetch.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { artifactUrlProblems, deployProblems } from "../lib/config/artifacts";
 import { ConfigError } from "../lib/config/model";
 import { loadStackFile } from "../lib/load";
 import { renderDeployment } from "../lib/render/hosts";
-import { lxdContainers, lxdDataVolumes } from "../lib/render/lxd";
+import { lxdContainers, lxdDataVolumes, lxdNetwork, lxdRoleImages } from "../lib/render/lxd";
 import { cloudReport } from "../lib/platform/report";
 import { tuningReport } from "../lib/render/report";
 import { placeholderSecrets } from "../lib/render/secrets";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 
-function main(): number {
+async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { stack: { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: { stack: { type: "string" }, out: { type: "string" }, "check-urls": { type: "boolean" }, help: { type: "boolean", short: "h" } },
     strict: true,
   });
   if (values.help || !values.stack) {
     const stacks = fs.readdirSync(path.join(PROJECT_DIR, "stacks")).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5));
-    console.error(`usage: npm run render -- --stack NAME [--out DIR]\nstacks: ${stacks.join(", ")}`);
+    console.error(`usage: npm run render -- --stack NAME [--out DIR] [--check-urls]\nstacks: ${stacks.join(", ")}`);
     return values.help ? 0 : 2;
   }
   let loaded;
@@ -37,6 +40,13 @@ function main(): number {
   }
   for (const w of loaded.warnings) console.error(`warning: ${w}`);
   const plan = loaded.plan;
+  if (values["check-urls"]) {
+    const problems = [...deployProblems(plan.config), ...await artifactUrlProblems(plan.config)];
+    if (problems.length) {
+      console.error(new ConfigError(`stacks/Pulumi.${values.stack}.yaml`, problems).message);
+      return 1;
+    }
+  }
   const hosts = renderDeployment(plan, { secrets: placeholderSecrets(plan) });
   if (values.out) {
     const out = path.resolve(values.out);
@@ -47,10 +57,16 @@ function main(): number {
       fs.writeFileSync(target, content, { mode: 0o600 });
       count++;
     };
-    if (plan.config.platform === "local") {
-      // what runs on this machine first: the data volumes and one container per role
-      for (const v of lxdDataVolumes(plan)) writeAt("lxd-host", `steps/1-${v.key}-volume.sh`, v.script);
-      for (const c of lxdContainers(plan)) writeAt("lxd-host", `steps/2-container-${c.node}.sh`, c.script);
+    if (plan.config.isolation === "lxd") {
+      // what runs on the LXD host first: the stack's network, the data volumes, the package
+      // images, one container per role
+      const net = lxdNetwork(plan);
+      writeAt("lxd-host", "steps/1-network.sh", net.script);
+      writeAt("lxd-host", "steps/1-network-delete.sh", net.deleteScript);
+      for (const v of lxdDataVolumes(plan)) writeAt("lxd-host", `steps/2-${v.key}-volume.sh`, v.script);
+      const images = lxdRoleImages(plan, hosts);
+      for (const i of images) writeAt("lxd-host", `steps/3-image-${i.node}.sh`, i.script);
+      for (const c of lxdContainers(plan, images)) writeAt("lxd-host", `steps/4-container-${c.node}.sh`, c.script);
     }
     for (const h of hosts) {
       const write = (rel: string, content: string) => writeAt(h.host, rel, content);
@@ -72,4 +88,4 @@ function main(): number {
   return 0;
 }
 
-process.exitCode = main();
+main().then((code) => { process.exitCode = code; }, (e: Error) => { console.error(`error: ${e.message}`); process.exitCode = 2; });

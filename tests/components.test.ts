@@ -2,7 +2,7 @@
  * Components with Pulumi mocks: what they would create, without an engine. The real behaviour of
  * the scripts they run is tested against real programs (tests/search-indexes.test.ts).
  */
-import { isSecret, optionsRecorder, plain, recorded, resourcesOf, settle, valueOf } from "./support/pulumi-mocks";
+import { calls, isSecret, optionsRecorder, plain, recorded, resourcesOf, settle, valueOf } from "./support/pulumi-mocks";
 import test from "ava";
 import * as pulumi from "@pulumi/pulumi";
 import { resolveDhis2Runtime } from "../lib/dhis2/compat";
@@ -111,6 +111,18 @@ test.serial("Dhis2Deployment on the local stack: a container per role, every ren
   t.truthy(commands.find((r) => r.name === "unit-production-search-indexes-apply"));
   t.deepEqual(await valueOf(d.urls), { production: "https://dhis2.local", training: "https://dhis2.local/training" });
   t.deepEqual(await valueOf(d.machines), Object.fromEntries(["proxy", "production", "training", "database", "monitor"].map((n) => [n, `dhis2-local-${n}`])));
+});
+
+test.serial("Dhis2Deployment on the local stack: pulumi up starts a stopped service again (dhis2-status --repair in each container, as an invoke: no resource, no change)", async (t) => {
+  const plan = loadStackFile(PROJECT, "local").plan;
+  const before = calls.length;
+  new Dhis2Deployment("unit-drift", { plan });
+  await settle();
+  const runs = calls.slice(before).filter((c) => c.token === "command:local:run").map((c) => String(c.inputs.command));
+  for (const node of ["proxy", "production", "training", "database", "monitor"]) {
+    t.true(runs.some((r) => r.includes(`lxc exec 'dhis2-local-${node}'`) && r.includes("/usr/local/sbin/dhis2-status --repair")), `${node}: ${runs.join("\n")}`);
+  }
+  t.false(recorded.some((r) => r.name.startsWith("unit-drift") && /--repair/.test(String(r.inputs.create))), "no resource for the check");
 });
 
 test.serial("Dhis2Deployment on a server platform without the SSH key stops before creating anything", (t) => {

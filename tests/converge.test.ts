@@ -80,8 +80,8 @@ test("set-up of the local stack: each role's packages, Debian's tomcat service m
   t.regex(scriptOf(of("production"), "setup"), /systemctl mask --quiet tomcat10\.service[\s\S]*apt_get install/);
   t.regex(scriptOf(of("production"), "setup"), /ln -sfn \/usr\/share\/tomcat10 \/opt\/tomcat/);
   t.regex(scriptOf(of("production"), "setup"), /ln -sfn "\$jdk_home" \/usr\/lib\/jvm\/dhis2-jdk/);
-  t.deepEqual(of("production").services, ["dhis2", "munin-node", "postfix"]);
-  t.deepEqual(of("database").services, ["postgresql", "munin-node", "postfix"]);
+  t.deepEqual(of("production").services, ["dhis2", "munin-node", "postfix", "dhis2-status.timer"]);
+  t.deepEqual(of("database").services, ["postgresql", "munin-node", "postfix", "dhis2-status.timer"]);
   t.regex(scriptOf(of("database"), "start"), /pg_isready/);
   t.regex(scriptOf(of("monitor"), "start"), /runuser -u munin -- \/usr\/bin\/munin-cron/);
   t.notRegex(scriptOf(of("proxy"), "start"), /munin-cron/);

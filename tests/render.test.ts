@@ -12,7 +12,7 @@ import { previewArtifact } from "../lib/render/artifacts";
 import { deploymentCredentials } from "../lib/render/credentials";
 import { nodeRoleSteps, renderDeployment, type HostPlan } from "../lib/render/hosts";
 import { tuningReport } from "../lib/render/report";
-import { lxdContainers, lxdDataVolumes } from "../lib/render/lxd";
+import { lxdContainers, lxdDataVolumes, lxdNetwork, lxdRoleImages } from "../lib/render/lxd";
 import { generateSecretCommand, placeholderSecrets, type DeploymentSecrets } from "../lib/render/secrets";
 import { dataVolumeScript, planCloud } from "../lib/platform/cloud";
 import { replaceGenerated, sizingDocSection } from "../lib/docs/sizing";
@@ -59,7 +59,7 @@ test("every template under templates/ is used by some stack", (t) => {
     const hosts = rendered(plan);
     // what the components run besides the files: set-up, role steps, LXD objects
     for (const setup of hosts) nodeRoleSteps(plan, setup.host, { artifact: previewArtifact, databasePasswords: sentinelSecrets(plan).databasePasswords });
-    if (plan.config.platform === "local") { lxdContainers(plan); lxdDataVolumes(plan)[0]!.script; }
+    if (plan.config.isolation === "lxd") { lxdNetwork(plan); lxdContainers(plan, lxdRoleImages(plan, hosts)); lxdDataVolumes(plan)[0]!.script; }
     const cloud = planCloud(plan).cloud;
     for (const server of cloud?.servers.filter((x) => x.volume) ?? []) dataVolumeScript(plan, server, cloud!.cloud, "12345");
   }

@@ -13,7 +13,7 @@ import { planCloud, type CloudPlan } from "../../lib/platform/cloud";
 import type { HostPlan } from "../../lib/render/hosts";
 import type { HostStep } from "../converged-host";
 import type { Host } from "../host";
-import { AwsPlatform, HcloudPlatform } from "./cloud";
+import type * as CloudPlatforms from "./cloud";
 import { ExistingPlatform } from "./existing";
 import { LxdPlatform } from "./lxd";
 import { onLxdServer } from "./lxd-server";
@@ -44,6 +44,15 @@ export interface PlatformArgs {
   readonly cloud?: CloudPlan;
 }
 
+/**
+ * The cloud platforms, loaded only when a stack uses one: @pulumi/aws and @pulumi/hcloud take many
+ * seconds to load, which every preview and up of a local or existing stack would otherwise pay.
+ */
+function clouds(): typeof CloudPlatforms {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("./cloud") as typeof CloudPlatforms;
+}
+
 function cloudOf(args: PlatformArgs): CloudPlan {
   const cloud = args.cloud ?? planCloud(args.plan).cloud;
   if (!cloud) throw new Error(`no cloud plan for platform ${args.plan.config.platform}`);
@@ -55,20 +64,18 @@ type ServerPlatformName = Exclude<PlatformName, "local">;
 /** The platforms whose servers are reached over SSH: a server per role, or the one LXD server. */
 const SERVER_PLATFORMS: Readonly<Record<ServerPlatformName, (name: string, args: PlatformArgs & { privateKey: pulumi.Input<string> }, opts: pulumi.ComponentResourceOptions) => Platform>> = {
   existing: (name, args, opts) => new ExistingPlatform(`${name}-servers`, { plan: args.plan, privateKey: args.privateKey }, opts),
-  hcloud: (name, args, opts) => new HcloudPlatform(`${name}-hcloud`, { plan: args.plan, cloud: cloudOf(args), privateKey: args.privateKey }, opts),
-  aws: (name, args, opts) => new AwsPlatform(`${name}-aws`, { plan: args.plan, cloud: cloudOf(args), privateKey: args.privateKey }, opts),
+  hcloud: (name, args, opts) => new (clouds().HcloudPlatform)(`${name}-hcloud`, { plan: args.plan, cloud: cloudOf(args), privateKey: args.privateKey }, opts),
+  aws: (name, args, opts) => new (clouds().AwsPlatform)(`${name}-aws`, { plan: args.plan, cloud: cloudOf(args), privateKey: args.privateKey }, opts),
 };
 
 /** The platform of a plan, its resources children of `parent`. */
 export function createPlatform(name: string, args: PlatformArgs, parent: pulumi.ComponentResource): Platform {
   const { config } = args.plan;
-  if (config.platform === "local") return new LxdPlatform(`${name}-lxd`, { plan: args.plan }, { parent });
+  if (config.platform === "local") return new LxdPlatform(`${name}-lxd`, { plan: args.plan, hosts: args.hosts }, { parent });
   if (args.privateKey === undefined) {
     throw new pulumi.ResourceError("dhis2:admin.privateKey: is required to reach the servers over SSH", parent);
   }
   const servers = SERVER_PLATFORMS[config.platform](name, { ...args, privateKey: args.privateKey }, { parent });
   if (config.isolation === "vm") return servers;
-  const host = args.hosts.find((h) => h.role === "lxd-host");
-  if (!host) throw new pulumi.ResourceError("isolation lxd on servers: no LXD server in the rendered hosts", parent);
-  return onLxdServer(name, args.plan, host, servers, parent);
+  return onLxdServer(name, args.plan, args.hosts, servers, parent);
 }

@@ -12,7 +12,9 @@ import type { Platform } from ".";
 import { LxdPlatform } from "./lxd";
 
 /** The LXD containers of a plan on the one server a server platform gives (its host "host"). */
-export function onLxdServer(name: string, plan: Plan, hostPlan: HostPlan, servers: Platform, parent: pulumi.ComponentResource): Platform {
+export function onLxdServer(name: string, plan: Plan, hostPlans: readonly HostPlan[], servers: Platform, parent: pulumi.ComponentResource): Platform {
+  const hostPlan = hostPlans.find((h) => h.role === "lxd-host");
+  if (!hostPlan) throw new pulumi.ResourceError("isolation lxd on servers: no LXD server in the rendered hosts", parent);
   const child = { parent };
   const server = servers.hosts.host;
   if (!server) throw new pulumi.ResourceError("isolation lxd: the platform gives no LXD server (host)", parent);
@@ -28,8 +30,8 @@ export function onLxdServer(name: string, plan: Plan, hostPlan: HostPlan, server
   const lxd = server.command(`${name}-lxd-setup`, {
     create: RUN_SCRIPT,
     stdin: lxdServerSetupScript(),
-    environment: { DHIS2_LXD_CIDR: plan.config.networkCidr, DHIS2_CACHE_DIR: "/var/cache/dhis2-toolkit" },
+    environment: { DHIS2_CACHE_DIR: "/var/cache/dhis2-toolkit" },
   }, { ...child, dependsOn: [host.ready] });
-  const containers = new LxdPlatform(`${name}-lxd`, { plan, lxdHost: server, dependsOn: [lxd] }, child);
+  const containers = new LxdPlatform(`${name}-lxd`, { plan, hosts: hostPlans, lxdHost: server, dependsOn: [lxd] }, child);
   return { hosts: containers.hosts, machines: containers.machines, bootstrap: {}, where: containers.where, publicAddress: servers.publicAddress };
 }

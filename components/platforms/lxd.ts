@@ -14,7 +14,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../../lib/plan";
-import { lxdContainers, lxdDataVolumes, LXD } from "../../lib/render/lxd";
+import type { HostPlan } from "../../lib/render/hosts";
+import { lxdContainers, lxdDataVolumes, lxdNetwork, lxdRoleImages, LXD } from "../../lib/render/lxd";
 import { shellQuote } from "../../lib/render/shell";
 import { RUN_SCRIPT, type HostStep } from "../converged-host";
 import { LocalHost, LxdContainerHost, type Host } from "../host";
@@ -24,6 +25,8 @@ import type { Platform } from ".";
 export interface LxdPlatformArgs {
   /** The deployment plan (isolation lxd). */
   readonly plan: Plan;
+  /** Every host's rendered plan: the containers' package images follow their package lists. */
+  readonly hosts: readonly HostPlan[];
   /** The machine running LXD. Default: this machine (platform local). */
   readonly lxdHost?: Host;
   /** What must be ready on the LXD host first (its LXD set-up). Default: nothing. */
@@ -47,6 +50,9 @@ export class LxdPlatform extends pulumi.ComponentResource implements Platform {
     const { plan } = args;
     if (plan.config.isolation !== "lxd") throw new pulumi.ResourceError(`LxdPlatform needs isolation lxd, not ${plan.config.isolation}`, this);
     const lxdHost = args.lxdHost ?? new LocalHost("lxd-host");
+    // the stack's own network: made first, removed after the containers (when nothing else uses it)
+    const net = lxdNetwork(plan);
+    const network = lxdHost.command(`${name}-network`, { create: RUN_SCRIPT, stdin: net.script, delete: `bash -c ${shellQuote(net.deleteScript)}` }, { parent: this, dependsOn: args.dependsOn });
     const volumes = lxdDataVolumes(plan).map((v) => ({
       ...v,
       resource: lxdHost.command(`${name}-${v.key}-volume`, { create: RUN_SCRIPT, stdin: v.script }, {
@@ -57,11 +63,14 @@ export class LxdPlatform extends pulumi.ComponentResource implements Platform {
         retainOnDelete: true,
       }),
     }));
+    // each container starts from a package image of its role (made once per LXD host, shared by stacks)
+    const roleImages = lxdRoleImages(plan, args.hosts);
+    const images = Object.fromEntries(roleImages.map((i) => [i.node, lxdHost.command(`${name}-${i.node}-image`, { create: RUN_SCRIPT, stdin: i.script }, { parent: this, dependsOn: [network] })]));
     const hosts: Record<string, Host> = {};
     const machines: Record<string, pulumi.Resource> = {};
     const names: Record<string, string> = {};
-    for (const c of lxdContainers(plan)) {
-      const mine = volumes.filter((v) => v.node === c.node).map((v) => v.resource);
+    for (const c of lxdContainers(plan, roleImages)) {
+      const mine = [images[c.node]!, ...volumes.filter((v) => v.node === c.node).map((v) => v.resource)];
       machines[c.node] = lxdHost.command(`${name}-${c.node}-container`, {
         create: RUN_SCRIPT,
         stdin: c.script,
@@ -70,7 +79,7 @@ export class LxdPlatform extends pulumi.ComponentResource implements Platform {
         delete: `lxc delete --force ${shellQuote(c.name)}`,
       }, {
         parent: this,
-        dependsOn: mine.length ? mine : args.dependsOn,
+        dependsOn: [network, ...mine],
         replaceOnChanges: ["triggers"],
         deleteBeforeReplace: true,
       });

@@ -56,3 +56,53 @@ export function fileSha256(path: string): string {
   }
   return hash.digest("hex");
 }
+
+/** Why a URL cannot be fetched, in words (undefined when it can). */
+async function urlProblem(url: string, timeoutMs: number): Promise<string | undefined> {
+  const attempt = (method: "HEAD" | "GET") => fetch(url, {
+    method,
+    redirect: "follow",
+    signal: AbortSignal.timeout(timeoutMs),
+    headers: method === "GET" ? { Range: "bytes=0-0" } : {},
+  });
+  try {
+    let r = await attempt("HEAD");
+    // some servers (S3 presigned URLs, mirrors) refuse HEAD: ask for one byte instead
+    if (r.status === 405 || r.status === 403 || r.status === 501) r = await attempt("GET");
+    if (r.ok || r.status === 206) return undefined;
+    return `answers HTTP ${r.status} ${r.statusText}`.trimEnd();
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string; message?: string } };
+    const code = err.cause?.code ?? err.name;
+    const host = (() => { try { return new URL(url).hostname; } catch { return url; } })();
+    if (code === "ENOTFOUND" || code === "EAI_AGAIN") return `cannot be reached: the name ${host} does not resolve`;
+    if (code === "ECONNREFUSED") return `cannot be reached: ${host} refuses the connection`;
+    if (code === "TimeoutError" || code === "UND_ERR_CONNECT_TIMEOUT" || code === "ETIMEDOUT") return `cannot be reached: no answer from ${host} within ${timeoutMs / 1000} s`;
+    if (/CERT|SSL|TLS/i.test(code) || /certificate|TLS|SSL/i.test(err.cause?.message ?? "")) return `cannot be reached: TLS with ${host} failed (${code}: ${err.cause?.message ?? err.message})`;
+    return `cannot be reached: ${code}: ${err.cause?.message ?? err.message}`;
+  }
+}
+
+/**
+ * The WAR and glowroot URLs a stack names, fetched from this machine (a HEAD request, following
+ * redirects): a URL that does not resolve, refuses, fails TLS or answers an error is a problem at
+ * its key, found in the first seconds of `pulumi up` (and by `npm run render -- --check-urls`),
+ * before anything is created. dhis2:checkUrls false skips it (servers that reach a mirror this
+ * machine cannot).
+ */
+export async function artifactUrlProblems(config: DeploymentConfig, timeoutMs = 10_000): Promise<ConfigProblem[]> {
+  if (!config.checkUrls) return [];
+  const targets: { key: string; url: string; what: string }[] = [];
+  config.instances.forEach((inst, i) => targets.push({ key: `dhis2:instances[${i}].war`, url: inst.war, what: `the DHIS2 ${inst.runtime.display} WAR of ${inst.name}` }));
+  if (config.monitoring.glowroot) targets.push({ key: "dhis2:monitoring.glowrootArchive", url: config.monitoring.glowrootArchive, what: "the glowroot dist zip" });
+  const urls = targets.filter((t) => /^https?:\/\//.test(t.url));
+  // each URL once, all at the same time
+  const answers = new Map<string, Promise<string | undefined>>();
+  for (const t of urls) if (!answers.has(t.url)) answers.set(t.url, urlProblem(t.url, timeoutMs));
+  const problems: ConfigProblem[] = [];
+  for (const t of urls) {
+    const why = await answers.get(t.url)!;
+    if (why) problems.push({ key: t.key, value: t.url, message: `${why} (${t.what}, from this machine): set it to a local file or a mirror URL this machine reaches, or set dhis2:checkUrls: false if only the servers reach it` });
+  }
+  return problems;
+}

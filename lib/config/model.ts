@@ -130,6 +130,13 @@ export interface DeploymentConfig {
     readonly instances?: Readonly<Record<string, ServerInput>>;
   };
   readonly cloud: { readonly location?: string; readonly image?: string };
+  /** Fetch the WAR and glowroot URLs from the machine running pulumi before anything is created. */
+  readonly checkUrls: boolean;
+  /** isolation lxd: the containers' LXD network; on this machine, what is forwarded to the proxy. */
+  readonly lxd: {
+    readonly bridge: string;
+    readonly forward: { readonly address: string; readonly http: number; readonly https: number };
+  };
 }
 
 /** One problem in the stack configuration: the key, the value found, and what is allowed. */

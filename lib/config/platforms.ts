@@ -28,6 +28,8 @@ export interface PlatformRules {
   readonly handedOver: boolean;
   /** Unattended security upgrades on its hosts (servers update themselves; containers are rebuilt). */
   readonly unattendedUpgrades: boolean;
+  /** This machine's address and ports forwarded to the proxy container are a choice (dhis2:lxd.forward); servers forward their public 80 and 443. */
+  readonly forwardChoice: boolean;
 }
 
 const SERVERS = {
@@ -35,6 +37,7 @@ const SERVERS = {
   alertsRequired: true,
   tlsModes: ["letsencrypt", "provided", "self-signed"],
   unattendedUpgrades: true,
+  forwardChoice: false,
 } as const;
 
 export const PLATFORM_RULES: Readonly<Record<Platform, PlatformRules>> = {
@@ -50,6 +53,7 @@ export const PLATFORM_RULES: Readonly<Record<Platform, PlatformRules>> = {
     serverTypes: false,
     handedOver: false,
     unattendedUpgrades: false,
+    forwardChoice: true,
   },
   existing: { ...SERVERS, isolations: ["vm", "lxd"], serverTypes: false, handedOver: true },
   hcloud: { ...SERVERS, isolations: ["vm", "lxd"], serverTypes: true, handedOver: false },

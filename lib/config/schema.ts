@@ -250,6 +250,19 @@ export const stackConfig = z.strictObject({
     /** vm isolation: one server per DHIS2 instance, keyed by instance name. */
     instances: z.record(z.string(), server).optional(),
   }).optional(),
+  /** Fetch the WAR and glowroot URLs from the machine running pulumi before anything is created (default true). */
+  checkUrls: z.boolean({ error: "must be true or false" }).optional(),
+  /** isolation lxd: the LXD network of the containers and, on this machine, the ports forwarded to the proxy. */
+  lxd: z.strictObject({
+    /** The LXD bridge of the stack's containers (one per stack: two stacks on one LXD host need two). */
+    bridge: z.string().regex(/^[a-z][a-z0-9-]{0,14}$/, { error: "must be an LXD network name: a lowercase letter, then up to 14 lowercase letters, digits or dashes (e.g. dhis2br0)" }).optional(),
+    /** platform local: the address and ports of this machine forwarded to the proxy container. */
+    forward: z.strictObject({
+      address: ipAddress.optional(),
+      http: int(1, 65535, "").optional(),
+      https: int(1, 65535, "").optional(),
+    }).optional(),
+  }).optional(),
   /** Cloud placement (hcloud: location such as fsn1; aws: region such as eu-west-1). */
   cloud: z.strictObject({
     location: z.string().regex(/^[a-z]{2,}[a-z0-9-]*$/, { error: "must be a location or region name such as fsn1 or eu-west-1" }).optional(),

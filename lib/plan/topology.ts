@@ -21,8 +21,6 @@ export const PORTS = {
   muninWeb: 8080,
 } as const;
 
-/** Name of the LXD bridge the containers are attached to (lxd isolation). */
-export const LXD_BRIDGE = "dhis2br0";
 
 export const OFFSETS = { gateway: 1, proxy: 2, firstInstance: 11, database: 20, monitor: 30 } as const;
 
@@ -134,4 +132,28 @@ export function natGateway(config: DeploymentConfig, topology: Topology): string
 /** The one-address CIDR of an address (/32, or /128 for IPv6). */
 export function hostCidr(address: string): string {
   return address.includes(":") ? `${address}/128` : `${address}/32`;
+}
+
+/** The LXD network of a stack's containers (isolation lxd): its bridge, gateway and DHCP range. */
+export interface LxdBridge {
+  readonly name: string;
+  /** The bridge's own address with the prefix (the containers' gateway), e.g. 10.231.20.1/24. */
+  readonly address: string;
+  /**
+   * Dynamic DHCP leases, only in the upper half of the network so that the plan's fixed
+   * addresses (proxy .2, instances .11-.19, database .20, monitor .30) stay out of the pool;
+   * none in networks smaller than /26.
+   */
+  readonly dhcpRange?: string;
+}
+
+export function lxdBridge(config: DeploymentConfig): LxdBridge {
+  const [addr, prefix] = ipaddr.parseCIDR(config.networkCidr);
+  const size = 2 ** (32 - prefix);
+  const base = bytesToNumber(addr.toByteArray());
+  return {
+    name: config.lxd.bridge,
+    address: `${addressAt(config.networkCidr, OFFSETS.gateway)}/${prefix}`,
+    dhcpRange: size >= 64 ? `${numberToBytes(base + size / 2).join(".")}-${numberToBytes(base + size - 2).join(".")}` : undefined,
+  };
 }

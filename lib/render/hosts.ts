@@ -24,6 +24,8 @@ export interface HostPlan {
   readonly address: string;
   /** Distribution packages its set-up installs. */
   readonly packages: readonly string[];
+  /** Services its set-up masks before installing the packages (the toolkit's own units replace them). */
+  readonly masked: readonly string[];
   /** Services its start script (re)starts, in order. */
   readonly services: readonly string[];
   readonly files: readonly RenderedFile[];
@@ -44,9 +46,11 @@ export interface RenderOptions {
 
 /** The roles' context on one host. */
 function contextOf(plan: Plan, node: HostNode, flows: readonly Flow[]): RoleContext {
-  const base: RoleContext = { plan, node, flows, muninSections: [] };
-  const muninSections = rolesOf(node).flatMap((r) => r.muninPluginSettings(base)).map((s) => s.trimEnd());
-  return { ...base, muninSections };
+  const base: RoleContext = { plan, node, flows, muninSections: [], statusChecks: [] };
+  const roles = rolesOf(node);
+  const muninSections = roles.flatMap((r) => r.muninPluginSettings(base)).map((s) => s.trimEnd());
+  const statusChecks = roles.flatMap((r) => r.statusChecks(base));
+  return { ...base, muninSections, statusChecks };
 }
 
 /** Everything every host of the deployment gets. */
@@ -67,6 +71,7 @@ export function renderDeployment(plan: Plan, opts: RenderOptions): HostPlan[] {
       hostname: node.hostname,
       address: node.address,
       packages,
+      masked: roles.flatMap((r) => r.setup(ctx).masked ?? []),
       services,
       files,
       steps: convergence(ctx, roles, { packages, services, files, roleSteps }),

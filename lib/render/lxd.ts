@@ -9,17 +9,18 @@
  * these refer to.
  */
 import type { Plan } from "../plan";
-import { LXD_BRIDGE, PORTS, allNodes, type Node } from "../plan/topology";
+import { PORTS, allNodes, lxdBridge, type Node } from "../plan/topology";
 import { LOCAL_IMAGE } from "../os/images";
 import { roleOf } from "../roles/registry";
+import type { HostPlan } from "./hosts";
 import type { DataVolume } from "../roles/types";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { renderTemplate, TEMPLATE_DIR } from "./engine";
 
 /** Names templates/lxd-host/setup-lxd.sh and image.sh give (keep them in step). */
 export const LXD = {
-  bridge: LXD_BRIDGE,
   pool: "dhis2",
   profile: "dhis2",
   image: LOCAL_IMAGE.alias,
@@ -85,10 +86,53 @@ export function lxdDataVolumes(plan: Plan): LxdDataVolume[] {
   }));
 }
 
-export function lxdContainers(plan: Plan): LxdContainerPlan[] {
+/** The stack's LXD network: the script that makes it (and puts its settings back), and the one that removes it. */
+export function lxdNetwork(plan: Plan): { name: string; address: string; script: string; deleteScript: string } {
+  const bridge = lxdBridge(plan.config);
+  const ctx = { stack: plan.config.stack, bridge: bridge.name, address: bridge.address, dhcpRange: bridge.dhcpRange ?? "" };
+  return { name: bridge.name, address: bridge.address, script: renderTemplate("lxd/network.sh.hbs", ctx), deleteScript: renderTemplate("lxd/network-delete.sh.hbs", ctx) };
+}
+
+/** Bump when the role image build (templates/lxd/role-image.sh.hbs) changes what goes into an image. */
+const ROLE_IMAGE_BUILD = 1;
+/** A role image is made again after this many days (its packages' updates then come with it). */
+const ROLE_IMAGE_MAX_AGE_DAYS = 7;
+
+export interface LxdRoleImage {
+  readonly node: string;
+  /** dhis2-role-<hash of the base image, the packages and the masked services>. */
+  readonly alias: string;
+  /** The script that makes it when it is missing or too old (stdin of bash on the LXD host). */
+  readonly script: string;
+}
+
+/**
+ * The package image of each node's container (docs/local.md, "Package images"): the base image with
+ * the node's packages installed, made once per LXD host and reused by every container, of every
+ * stack, whose package list is the same.
+ */
+export function lxdRoleImages(plan: Plan, hosts: readonly Pick<HostPlan, "host" | "role" | "packages" | "masked">[]): LxdRoleImage[] {
+  return allNodes(plan.topology).map((node) => {
+    const h = hosts.find((x) => x.host === node.name);
+    if (!h) throw new Error(`no rendered plan for ${node.name}`);
+    const key = JSON.stringify({ build: ROLE_IMAGE_BUILD, base: LXD.image, packages: h.packages, masked: h.masked });
+    const alias = `dhis2-role-${crypto.createHash("sha256").update(key).digest("hex").slice(0, 12)}`;
+    return {
+      node: node.name,
+      alias,
+      script: renderTemplate("lxd/role-image.sh.hbs", {
+        stack: plan.config.stack, alias, role: h.role, base: LXD.image, profile: LXD.profile, bridge: plan.config.lxd.bridge,
+        packages: h.packages, masked: h.masked, maxAgeDays: ROLE_IMAGE_MAX_AGE_DAYS,
+      }),
+    };
+  });
+}
+
+export function lxdContainers(plan: Plan, images: readonly LxdRoleImage[] = []): LxdContainerPlan[] {
   const { config, topology } = plan;
   const stack = config.stack;
   const volumes = lxdDataVolumes(plan);
+  const forward = config.lxd.forward;
   return allNodes(topology).map((node) => {
     const name = containerName(stack, node.name);
     const limits = lxdLimits(node);
@@ -96,13 +140,13 @@ export function lxdContainers(plan: Plan): LxdContainerPlan[] {
       .map((v) => ({ device: v.key, pool: LXD.pool, volume: v.volume, path: v.path, purpose: v.purpose }));
     const forwards = node.role === "proxy"
       ? [
-          { device: "http", listenAddress: "0.0.0.0", listen: PORTS.http, connect: PORTS.http, purpose: "HTTP" },
-          { device: "https", listenAddress: "0.0.0.0", listen: PORTS.https, connect: PORTS.https, purpose: "HTTPS" },
+          { device: "http", listenAddress: forward.address, listen: forward.http, connect: PORTS.http, purpose: "HTTP" },
+          { device: "https", listenAddress: forward.address, listen: forward.https, connect: PORTS.https, purpose: "HTTPS" },
         ]
       : [];
     const script = renderTemplate("lxd/container.sh.hbs", {
-      stack, name, role: node.role, hostname: node.hostname, image: LXD.image, profile: LXD.profile,
-      address: node.address, ...limits, disks, forwards,
+      stack, name, role: node.role, hostname: node.hostname, image: images.find((i) => i.node === node.name)?.alias ?? LXD.image, profile: LXD.profile,
+      bridge: config.lxd.bridge, address: node.address, ...limits, disks, forwards,
     });
     return { node: node.name, name, address: node.address, ...limits, volumes: disks.map((d) => d.volume), script };
   });

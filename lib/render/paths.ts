@@ -35,6 +35,10 @@ export const PATHS = {
   forwardingSysctl: "/etc/sysctl.d/90-dhis2-forwarding.conf",
   /** Sends a test alert through the host's send-only mail set-up. */
   alertTest: "/usr/local/sbin/dhis2-alert-test",
+  /** The host's health check (templates/host/status.sh.hbs), and its timer that mails on a change. */
+  status: "/usr/local/sbin/dhis2-status",
+  statusService: "/etc/systemd/system/dhis2-status.service",
+  statusTimer: "/etc/systemd/system/dhis2-status.timer",
   /** Where local artifacts (a WAR, an archive, a certificate) land on a host before they are moved into place. */
   incoming: "/var/lib/dhis2-toolkit/incoming",
 } as const;

@@ -78,6 +78,8 @@ export interface RoleContext {
   readonly flows: readonly Flow[];
   /** What the node's roles add to its munin plugin settings (their muninPluginSettings). */
   readonly muninSections: readonly string[];
+  /** What the node's roles check in its health check, dhis2-status (their statusChecks). */
+  readonly statusChecks: readonly string[];
 }
 
 /** Data a role keeps on a volume of its own, apart from compute, protected and retained. */
@@ -111,6 +113,11 @@ export interface Role {
   steps(ctx: RoleContext, inputs: RoleStepInputs): RoleStep[];
   /** Its sections of the node's munin plugin settings (templates/<role>/munin-plugins.conf.hbs). */
   muninPluginSettings(ctx: RoleContext): string[];
+  /**
+   * Its checks in the node's health check (templates/host/status.sh.hbs): lines calling that
+   * script's check_service, check_http, check_certificate, check_disk, check_age.
+   */
+  statusChecks(ctx: RoleContext): string[];
   /** Scripts run on its node after everything started. */
   postProvision(ctx: RoleContext): PostProvisionScript[];
   /** The flows into the nodes of this role that the role needs (for the whole deployment). */
@@ -135,6 +142,7 @@ export const NOTHING = {
   startChecks: (): string[] => [],
   steps: (): RoleStep[] => [],
   muninPluginSettings: (): string[] => [],
+  statusChecks: (): string[] => [],
   postProvision: (): PostProvisionScript[] => [],
   flows: (): Flow[] => [],
 } as const;

@@ -171,11 +171,11 @@ test.serial("hcloud lxd: one server and its volume; LXD set up over SSH; the con
   t.is(ofType("hcloud:index/server:Server").length, 1);
   t.is(ofType("hcloud:index/networkRoute:NetworkRoute").length, 0);
   const lxdSetup = mine.find((r) => r.name === "hl-lxd-setup")!;
-  t.regex(String(lxdSetup.inputs.create), /^sudo env DHIS2_LXD_CIDR='10\.231\.20\.0\/24' DHIS2_CACHE_DIR='\/var\/cache\/dhis2-toolkit' \/bin\/sh -c/);
+  t.regex(String(lxdSetup.inputs.create), /^sudo env DHIS2_CACHE_DIR='\/var\/cache\/dhis2-toolkit' \/bin\/sh -c/);
   t.regex(String(lxdSetup.inputs.stdin), /The LXD server set-up/);
   const container = mine.find((r) => r.name === "hl-lxd-database-container")!;
   t.is(container.type, "command:remote:Command");
-  t.regex(String(container.inputs.stdin), /lxc init dhis2-debian-12 "\$name" --profile dhis2/);
+  t.regex(String(container.inputs.stdin), /lxc init dhis2-role-[0-9a-f]{12} "\$name" --profile dhis2/);
   const inDb = mine.find((r) => r.name === "hl-database-setup")!;
   t.regex(String(inDb.inputs.create), /^sudo \/bin\/sh -c 'lxc exec '\\''dhis2-ke-prod-database'\\''/);
   t.like(plain<{ host: string }>(inDb.inputs.connection), { host: MOCK_PUBLIC_IPV4.hcloud });

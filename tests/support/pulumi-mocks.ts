@@ -36,10 +36,16 @@ pulumi.runtime.setMocks({
     return { id, state };
   },
   call(args: pulumi.runtime.MockCallArgs) {
+    calls.push({ token: args.token, inputs: args.inputs });
     if (args.token === "aws:ec2/getAmi:getAmi") return { ...args.inputs, id: MOCK_AMI };
+    // command.local.run: as if the command printed nothing
+    if (args.token === "command:local:run") return { ...args.inputs, stdout: "", stderr: "" };
     return args.inputs;
   },
 }, "dhis2", "unit", false);
+
+/** Every invoke (function call) the program made, in order. */
+export const calls: { token: string; inputs: Record<string, unknown> }[] = [];
 
 /** Resolve an Output in a test. */
 export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {

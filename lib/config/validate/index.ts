@@ -11,7 +11,7 @@ import { stackConfig } from "../schema";
 import { validateAdmin, validatePlacement, validateTls } from "./access";
 import { validateAlerts, validateMonitoring } from "./alerts";
 import { validateInstances } from "./instances";
-import { validatePlatform } from "./platform";
+import { validateLxd, validatePlatform } from "./platform";
 import { validatePostgres } from "./postgres";
 import { Problems, zodProblems } from "./problems";
 import { validateSizes } from "./sizes";
@@ -39,6 +39,7 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
   const admin = validateAdmin(c, choice, p);
   const alerts = validateAlerts(c, choice, choice.domain, p);
   const monitoring = validateMonitoring(c, p);
+  const lxd = validateLxd(c, choice, p);
   validatePlacement(c, choice, instances.map((x) => x.name), p);
 
   if (p.problems.length > 0) return { problems: p.problems, warnings: p.warnings };
@@ -60,6 +61,8 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
       monitoring,
       servers: c.servers,
       cloud: { location: c.cloud?.location, image: c.cloud?.image },
+      lxd,
+      checkUrls: c.checkUrls ?? true,
     },
   };
 }

@@ -1,7 +1,7 @@
 /** Platform, isolation, domain and the private network. */
 import * as ipaddr from "ipaddr.js";
 import { DEFAULTS } from "../defaults";
-import type { Isolation, Platform } from "../model";
+import type { DeploymentConfig, Isolation, Platform } from "../model";
 import { PLATFORM_RULES, type PlatformRules } from "../platforms";
 import type { StackConfigInput } from "../schema";
 import type { Problems } from "./problems";
@@ -36,4 +36,17 @@ export function validatePlatform(c: StackConfigInput, p: Problems): PlatformChoi
     p.add(["network", "cidr"], "must have a prefix from /16 to /25 on aws: it is split into a public subnet (the proxy, the NAT gateway) and a private one (the other servers)", networkCidr);
   }
   return { platform, isolation, rules, domain, networkCidr };
+}
+
+/** dhis2:lxd: the containers' bridge; on this machine, the address and ports forwarded to the proxy. */
+export function validateLxd(c: StackConfigInput, { platform, isolation, rules }: PlatformChoice, p: Problems): DeploymentConfig["lxd"] {
+  const lxd = c.lxd ?? {};
+  if (c.lxd && isolation !== "lxd") p.add(["lxd"], "applies to isolation lxd only (the containers' network on the LXD host)", c.lxd);
+  if (lxd.forward && !rules.forwardChoice) {
+    p.add(["lxd", "forward"], `applies to platform local only: on platform ${platform} the LXD server forwards its public ports 80 and 443 to the proxy`, lxd.forward);
+  }
+  const forward = { ...DEFAULTS.lxdForward, ...lxd.forward };
+  if (forward.http === forward.https) p.add(["lxd", "forward", "https"], `must differ from dhis2:lxd.forward.http (${forward.http})`, forward.https);
+  if (forward.address.includes(":")) p.add(["lxd", "forward", "address"], "must be an IPv4 address of this machine (0.0.0.0: all of them, 127.0.0.1: this machine only)", forward.address);
+  return { bridge: lxd.bridge ?? DEFAULTS.lxdBridge, forward };
 }

@@ -73,6 +73,15 @@ function files(ctx: RoleContext, secrets: DeploymentSecrets): RenderedFile[] {
       stack: config.stack, relay: relay || "(none: direct delivery)", recipients: config.alerts.recipients.length ? config.alerts.recipients : ["root"],
     }), "0755", "root", "root"),
   ];
+  // the health check of the node, and its timer that mails when something stops or comes back
+  out.push(
+    file(PATHS.status, renderTemplate("host/status.sh.hbs", {
+      stack: config.stack, hostname: node.hostname, role: node.role, checks: ctx.statusChecks,
+      recipients: config.alerts.recipients.length ? config.alerts.recipients : ["root"],
+    }), "0755", "root", "root"),
+    file(PATHS.statusService, renderTemplate("host/status.service.hbs", { stack: config.stack, statusCommand: PATHS.status }), "0644", "root", "root", "systemctl daemon-reload"),
+    file(PATHS.statusTimer, renderTemplate("host/status.timer.hbs", { stack: config.stack }), "0644", "root", "root", "systemctl daemon-reload && systemctl restart dhis2-status.timer"),
+  );
   if (smtp?.username) {
     out.push(file(`${PATHS.postfixDir}/sasl_passwd`, renderTemplate("common/sasl_passwd.hbs", {
       relay, username: smtp.username, password: secrets.smtpPassword ?? "",
@@ -86,7 +95,13 @@ export const common: Role = {
   name: "common",
   packages: () => [...COMMON_PACKAGES],
   files,
-  services: () => ["munin-node", "postfix"],
+  services: () => ["munin-node", "postfix", "dhis2-status.timer"],
+  statusChecks: ({ plan }) => [
+    "check_firewall",
+    "check_service munin-node",
+    "check_service postfix",
+    `check_disk / ${plan.config.monitoring.thresholds.diskWarningPercent} ${plan.config.monitoring.thresholds.diskCriticalPercent}`,
+  ],
   flows(plan): Flow[] {
     const { config, topology } = plan;
     const nodes = allNodes(topology);

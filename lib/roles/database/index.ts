@@ -80,7 +80,15 @@ export const database: Role = {
     return [`postgresql-${v}`, `postgresql-${v}-postgis-3`, "postgresql-contrib", "ssl-cert", "libdbd-pg-perl"];
   },
   files,
+  setup: ({ plan }) => ({
+    section: renderTemplate("database/setup.sh.hbs", { version: plan.postgres.version, sslKey: PATHS.postgresSslKey, sslCert: PATHS.postgresSslCert }),
+  }),
   services: () => ["postgresql"],
+  statusChecks: ({ plan }) => [
+    `check_service postgresql@${plan.postgres.version}-main`,
+    `if pg_isready -q; then emit ok postgresql "accepts connections"; else emit fail postgresql "does not accept connections (pg_isready)"; fi`,
+    `check_disk ${POSTGRES_DATA_PATH} ${plan.config.monitoring.thresholds.diskWarningPercent} ${plan.config.monitoring.thresholds.diskCriticalPercent}`,
+  ],
   startChecks: () => [renderTemplate("database/ready.sh.hbs", {}).trimEnd()],
   steps: ({ plan }, inputs) => [
     { name: "databases", phase: "after", command: "runuser -u postgres -- psql -X -q -f -", script: databasesSql(plan, inputs.databasePasswords), secret: true },

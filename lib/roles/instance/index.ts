@@ -155,6 +155,10 @@ export const instance: Role = {
     };
   },
   services: () => ["dhis2"],
+  statusChecks: ({ plan, node }) => {
+    const i = instanceOf(plan, node.name);
+    return ["check_service dhis2", `check_http ping:${i.config.name} http://${i.node.address}:${PORTS.tomcat}${i.config.path === "/" ? "" : i.config.path}/api/ping`];
+  },
   steps,
   flows: ({ config, topology, instances }) => instances.flatMap((i) => [
     flow(fromNode(topology.proxy), i.node, PORTS.tomcat, `DHIS2 ${i.config.name} behind the proxy`),

@@ -5,7 +5,7 @@
  * templates/lxd-host/ (run by the platform over SSH).
  */
 import type { Plan } from "../../plan";
-import { LXD_BRIDGE, PORTS } from "../../plan/topology";
+import { PORTS } from "../../plan/topology";
 import { file, type RenderedFile } from "../../render/file";
 import { PATHS } from "../../render/paths";
 import { firewallText, setMatch } from "../common/firewall";
@@ -20,9 +20,10 @@ export function lxdHostNode(plan: Plan): HostNode | undefined {
 
 function files({ plan, node }: RoleContext): RenderedFile[] {
   const { config, topology } = plan;
+  const bridge = config.lxd.bridge;
   const bridgeRules = [
-    `iifname "${LXD_BRIDGE}" udp dport { 53, 67 } accept comment "LXD bridge: DNS and DHCP for the containers"`,
-    `iifname "${LXD_BRIDGE}" tcp dport 53 accept comment "LXD bridge: DNS"`,
+    `iifname "${bridge}" udp dport { 53, 67 } accept comment "LXD bridge: DNS and DHCP for the containers"`,
+    `iifname "${bridge}" tcp dport 53 accept comment "LXD bridge: DNS"`,
   ];
   const rules = [
     { match: "", port: PORTS.http, purpose: "HTTP, forwarded to the proxy container" },

@@ -40,6 +40,8 @@ export const monitor: Role = {
   files,
   setup: () => ({ nginx: true }),
   services: () => ["nginx"],
+  // munin's cron job updates its data every 5 minutes
+  statusChecks: () => ["check_service nginx", "check_age munin-update /var/lib/munin/datafile 15 \"munin's last update\""],
   // the monitor makes its first graphs and pages at once (waiting for munin's own cron job if it runs)
   startChecks: ({ node }) => [
     "nginx -t -q",

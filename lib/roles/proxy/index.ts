@@ -157,6 +157,12 @@ export const proxy: Role = {
   startChecks: (_ctx, files) => ["nginx -t -q", ...files.filter((f) => f.path.startsWith("/etc/sysctl.d/")).map((f) => `sysctl -q -p ${f.path}`)],
   steps,
   muninPluginSettings: () => [renderTemplate("proxy/munin-plugins.conf.hbs", { stubStatusPort: STUB_STATUS_PORT })],
+  // nginx, each instance through it (as the users reach it), each certificate's remaining days
+  statusChecks: ({ plan }) => [
+    "check_service nginx",
+    ...plan.instances.map((i) => `check_http ping-via-proxy:${i.config.name} https://${i.config.hostname}${i.config.path === "/" ? "" : i.config.path}/api/ping -k --resolve ${i.config.hostname}:443:127.0.0.1${behindLxdProxyDevice(plan) ? " --haproxy-protocol" : ""}`),
+    ...proxyCertificates(plan).map((c) => `check_certificate certificate:${c.hostname} ${c.certificate} 21 7`),
+  ],
   flows: ({ topology }) => [
     flow({ kind: "internet" }, topology.proxy, PORTS.http, "HTTP (redirect to HTTPS, ACME challenges)"),
     flow({ kind: "internet" }, topology.proxy, PORTS.https, "HTTPS"),

@@ -1,0 +1,107 @@
+/**
+ * npm run test:e2e — the toolkit deployed for real by the real Pulumi engine on this machine's
+ * LXD, and checked with real traffic (docs/testing.md). Every stack of the run has its own name,
+ * network, bridge and ports, so a `local` stack deployed on the same machine keeps running; the
+ * run checks at the end that it still answers.
+ *
+ * Phases: 0 fail fast (tests/e2e/phases/failfast.ts), a-h and s the local platform
+ * (phases/local.ts), i existing servers over SSH (phases/existing.ts). The DHIS2 WAR and glowroot
+ * archive are STAND-INS built here (tests/e2e/standin: releases.dhis2.org and GitHub cannot be
+ * reached). Prerequisites (LXD, toolchain, JDK) come from scripts/e2e.sh.
+ *
+ * DHIS2_E2E_KEEP=1 leaves every stack of the run deployed afterwards (no destroy, no clean-up);
+ * DHIS2_E2E_ONLY=existing runs phase i alone.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { databaseVolumeName } from "../../lib/render/lxd";
+import { dhis2SchemaSql, metadataSql } from "../support/dhis2-schema";
+import { check, curl, env, lxdStack, PASSPHRASE, record, removeStack, ROOT, run, summary, WORK, assert } from "./harness";
+import { existingPhase, removeExisting } from "./phases/existing";
+import { failFastPhase } from "./phases/failfast";
+import { localPhase } from "./phases/local";
+import { MAIN, mainStack, stackFile, writeMainStack, type Artifacts } from "./stacks";
+
+const KEEP = process.env.DHIS2_E2E_KEEP === "1";
+
+/** The stand-in WAR and glowroot archive (tests/e2e/standin), built with the JDK. */
+async function buildStandIns(): Promise<Artifacts> {
+  const out = path.join(WORK, "artifacts");
+  fs.mkdirSync(out, { recursive: true });
+  const schema = path.join(WORK, "standin-schema.sql");
+  // what DHIS2's migrations would create: the tracker tables and some metadata
+  fs.writeFileSync(schema, dhis2SchemaSql("trackedentity") + metadataSql());
+  const r = await run("bash", [path.join(ROOT, "tests/e2e/standin/build.sh"), out, schema]);
+  if (r.code !== 0) throw new Error(`building the stand-ins failed:\n${r.stdout}\n${r.stderr}`);
+  return { war: path.join(out, "dhis2-standin.war"), glowroot: path.join(out, "glowroot-standin-dist.zip") };
+}
+
+async function cleanSlate(): Promise<void> {
+  await removeExisting();
+  await removeStack(MAIN.name, `dhis2-${MAIN.name}-`, [databaseVolumeName(MAIN.name)]);
+  await run("lxc", ["network", "delete", MAIN.bridge]);
+}
+
+/** A `local` stack deployed on this machine (npm start) must still answer after the run. */
+async function localStillAnswers(wasAnswering: boolean): Promise<void> {
+  if (!wasAnswering) {
+    console.log("(no local stack answered on this machine's port 443 before the run: nothing to compare)");
+    return;
+  }
+  await check("z", "the local stack deployed on this machine (npm start) still answers on its own port 443", async () => {
+    const r = await curl(lxdStack("local", { address: "127.0.0.1", http: 80, https: 443 }), ["-k", "-o", "/dev/null", "-w", "%{http_code}", "https://dhis2.local/api/ping"]);
+    assert(r.stdout === "200", `HTTP ${r.stdout} ${r.stderr}`);
+    return "https://dhis2.local/api/ping 200";
+  });
+}
+
+async function main(): Promise<number> {
+  fs.mkdirSync(WORK, { recursive: true });
+  fs.writeFileSync(path.join(WORK, "pulumi.log"), "");
+  const bin = (await run("bash", [path.join(ROOT, "tools/toolchain.sh")])).stdout.trim();
+  if (!bin) throw new Error("tools/toolchain.sh printed no bin directory");
+  const stateDir = path.join(WORK, "state");
+  fs.mkdirSync(stateDir, { recursive: true });
+  env.pulumi = { ...process.env, PATH: `${bin}:${process.env.PATH}`, PULUMI_BACKEND_URL: `file://${stateDir}`, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE, PULUMI_SKIP_UPDATE_CHECK: "true" };
+  // as scripts/pulumi-env.sh: no plugin downloads only where they cannot be reached
+  if ((await run("bash", [path.join(ROOT, "tools/plugin-downloads.sh")])).stdout.trim() === "no") {
+    env.pulumi.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION = "true";
+  }
+  const local = await curl(lxdStack("local", { address: "127.0.0.1", http: 80, https: 443 }), ["-k", "-o", "/dev/null", "-w", "%{http_code}", "https://dhis2.local/api/ping"]);
+  const localAnswered = local.stdout === "200";
+  console.log(`Pulumi log: ${path.join(WORK, "pulumi.log")}${localAnswered ? "; a local stack answers on this machine: the run leaves it alone" : ""}`);
+
+  await cleanSlate();
+  const artifacts = await buildStandIns();
+  if (process.env.DHIS2_E2E_ONLY === "existing") {
+    // for working on the SSH path alone; the full run (the default, and CI) does every phase
+    console.log("DHIS2_E2E_ONLY=existing: phase (i) only");
+    await existingPhase(artifacts).catch((e: Error) => { record("i", "existing servers over SSH", false, e.stack ?? e.message); });
+    return summary();
+  }
+  await failFastPhase(artifacts.glowroot).catch((e: Error) => { record("0", "fail fast", false, e.stack ?? e.message); });
+  writeMainStack(artifacts);
+  await localPhase(mainStack(), MAIN.smtp, KEEP).catch((e: Error) => { record("-", "the local platform's phase", false, e.stack ?? e.message); });
+  await existingPhase(artifacts).catch((e: Error) => { record("i", "existing servers over SSH", false, e.stack ?? e.message); });
+  await localStillAnswers(localAnswered);
+  return summary();
+}
+
+async function cleanup(): Promise<void> {
+  if (KEEP) {
+    console.log(`DHIS2_E2E_KEEP=1: the run's stacks are left as they are (${MAIN.name}, e2e-existing); state in ${path.join(WORK, "state")}`);
+    return;
+  }
+  await cleanSlate().catch((e: Error) => console.error(`cleanup: ${e.message}`));
+  fs.rmSync(stackFile(MAIN.name), { force: true });
+}
+
+main()
+  .catch((e: Error) => {
+    record("-", "the end-to-end run", false, e.stack ?? e.message);
+    return summary();
+  })
+  .then(async (code) => {
+    await cleanup();
+    process.exit(code);
+  });
