@@ -20,15 +20,16 @@ type Raw = { [key: string]: any };
 const PROJECT = path.resolve(__dirname, "..");
 const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ0d3Bvb2xleGFtcGxla2V5Zm9yZG9jc29ubHkx admin@moh.example.org";
 
-/** Existing servers, one VM per role, two instances at "/" and "/training". */
+/** Existing servers running Ubuntu 24.04, one VM per role, two instances at "/" and "/training". */
 const existing = (): Raw => ({
   platform: "existing",
   isolation: "vm",
+  os: "ubuntu-24.04",
   domain: "dhis2.health.example.org",
   sizes: { database: { cpus: 32, memoryGb: 32 }, instance: { cpus: 8, memoryGb: 16 } },
   instances: [
-    { name: "production", version: "2.41.3", path: "/" },
-    { name: "training", version: "2.41.3", path: "/training" },
+    { name: "production", version: "2.42.1", path: "/" },
+    { name: "training", version: "2.42.1", path: "/training" },
   ],
   servers: {
     proxy: { address: "10.10.20.2", user: "ubuntu" },
@@ -79,7 +80,7 @@ interface InvalidCase {
 
 const instancesList = (n: number) =>
   Array.from({ length: n }, (_, i) => ({ name: `dhis${i}`, version: "2.42.1", path: i === 0 ? "/" : `/dhis${i}` }));
-const VERSION_HELP = "2.35 to 2.43";
+const VERSION_HELP = "2.35 to 2.44";
 
 const INVALID: readonly InvalidCase[] = [
   // ---- wrong types
@@ -141,18 +142,18 @@ const INVALID: readonly InvalidCase[] = [
 
   // ---- DHIS2 version against PostgreSQL, servlet container, JDK
   { name: "2.39 with PostgreSQL 16", base: "existing", mutate: (c) => { c.instances[1].version = "2.39.1"; c.postgresVersion = 16; }, key: "dhis2:instances[1].version", says: ["supports PostgreSQL 13 to 14", "postgresVersion is 16"] },
-  { name: "2.41 with PostgreSQL 17", base: "existing", mutate: (c) => { c.postgresVersion = 17; }, key: "dhis2:instances[0].version", says: ["supports PostgreSQL 13 to 16"] },
+  { name: "2.41 with PostgreSQL 17", base: "existing", mutate: (c) => { c.os = "ubuntu-22.04"; c.instances[0].version = "2.41.3"; c.postgresVersion = 17; }, key: "dhis2:instances[0].version", says: ["supports PostgreSQL 13 to 16"] },
   { name: "2.40 on tomcat10", base: "existing", mutate: (c) => { c.instances[1].version = "2.40.4"; c.instances[1].servletContainer = "tomcat10"; }, key: "dhis2:instances[1].servletContainer", says: ["cannot run on tomcat10", "allowed: tomcat9"] },
   { name: "2.42 on tomcat9", base: "local", mutate: (c) => { c.instances[0].servletContainer = "tomcat9"; }, key: "dhis2:instances[0].servletContainer", says: ["cannot run on tomcat9", "allowed: tomcat10"] },
-  { name: "2.43 not embedded", base: "local", mutate: (c) => { c.instances[0].version = "2.43.0"; c.instances[0].servletContainer = "tomcat10"; }, key: "dhis2:instances[0].servletContainer", says: ["cannot run on tomcat10", "allowed: embedded"], never: ["before 2.42"] },
+  { name: "2.43 on the embedded server", base: "local", mutate: (c) => { c.instances[0].version = "2.43.0"; c.instances[0].servletContainer = "embedded"; }, key: "dhis2:instances[0].servletContainer", says: ["cannot run on embedded", "allowed: tomcat10", "supported from 2.44"], never: ["before 2.42"] },
   { name: "unknown servlet container", base: "existing", mutate: (c) => { c.instances[0].servletContainer = "jetty"; }, key: "dhis2:instances[0].servletContainer", says: ['"tomcat9", "tomcat10", "embedded"'] },
   { name: "JDK below the minimum", base: "existing", mutate: (c) => { c.instances[1].jdk = 11; }, key: "dhis2:instances[1].jdk", says: ["needs JDK 17 or newer", "allowed: 17, 21"] },
   { name: "JDK 8", base: "existing", mutate: (c) => { c.instances[1].jdk = 8; }, key: "dhis2:instances[1].jdk", says: ["one of 11, 17, 21"] },
   { name: "DHIS2 2.34 (too old)", base: "existing", mutate: (c) => { c.instances[1].version = "2.34"; }, key: "dhis2:instances[1].version", says: [VERSION_HELP, '"2.40.4"'] },
-  { name: "DHIS2 2.44 (unknown)", base: "existing", mutate: (c) => { c.instances[1].version = "2.44"; }, key: "dhis2:instances[1].version", says: [VERSION_HELP] },
+  { name: "DHIS2 2.45 (unknown)", base: "existing", mutate: (c) => { c.instances[1].version = "2.45"; }, key: "dhis2:instances[1].version", says: [VERSION_HELP] },
   { name: 'DHIS2 "latest"', base: "existing", mutate: (c) => { c.instances[1].version = "latest"; }, key: "dhis2:instances[1].version", says: [VERSION_HELP] },
   { name: 'DHIS2 "2.40.x"', base: "existing", mutate: (c) => { c.instances[1].version = "2.40.x"; }, key: "dhis2:instances[1].version", says: [VERSION_HELP] },
-  { name: "DHIS2 44.0.0 (new scheme, unknown)", base: "existing", mutate: (c) => { c.instances[1].version = "44.0.0"; }, key: "dhis2:instances[1].version", says: [VERSION_HELP] },
+  { name: "DHIS2 45.0.0 (new scheme, unknown)", base: "existing", mutate: (c) => { c.instances[1].version = "45.0.0"; }, key: "dhis2:instances[1].version", says: [VERSION_HELP] },
   { name: "DHIS2 version as a YAML number", base: "existing", mutate: (c) => { c.instances[1].version = 2.41; }, key: "dhis2:instances[1].version", says: [VERSION_HELP] },
 
   // ---- UIDs
@@ -235,9 +236,16 @@ const INVALID: readonly InvalidCase[] = [
   { name: "disk warning above critical", base: "existing", mutate: (c) => { c.monitoring = { thresholds: { diskWarningPercent: 95 } }; }, key: "dhis2:monitoring.thresholds.diskWarningPercent", says: ["below diskCriticalPercent (90)"] },
   { name: "load warning above critical", base: "existing", mutate: (c) => { c.monitoring = { thresholds: { loadWarningPerCpu: 4, loadCriticalPerCpu: 2 } }; }, key: "dhis2:monitoring.thresholds.loadWarningPerCpu", says: ["below loadCriticalPerCpu (2)"] },
   { name: "negative load threshold", base: "existing", mutate: (c) => { c.monitoring = { thresholds: { loadCriticalPerCpu: -1 } }; }, key: "dhis2:monitoring.thresholds.loadCriticalPerCpu", says: ["above 0", "at most 100"] },
-  { name: "PostgreSQL 16 on the local platform's Debian 12 containers", base: "local", mutate: (c) => { c.postgresVersion = 16; }, key: "dhis2:postgresVersion", says: ["Debian 12 containers", "allowed: 15"] },
-  { name: "DHIS2 2.41 (Tomcat 9) on the local platform", base: "local", mutate: (c) => { c.instances[0].version = "2.41.3"; }, key: "dhis2:instances[0].version", says: ["needs tomcat9", "does not package", "2.42 or newer"] },
-  { name: "JDK 21 on the local platform", base: "local", mutate: (c) => { c.instances[0].jdk = 21; }, key: "dhis2:instances[0].jdk", says: ["JDK 17 only", "allowed: 17"] },
+  { name: "DHIS2 2.41 (Tomcat 9) on Debian 12 servers without Apache's archive", base: "hcloud", mutate: (c) => { c.instances[0].version = "2.41.3"; }, key: "dhis2:instances[0].version", says: ["runs on tomcat9", "Debian 12 (bookworm) does not package", "dhis2:instances[0].os", "ubuntu-22.04, debian-11", "dhis2:sources.tomcat9"] },
+  { name: "DHIS2 2.41 on an instance os without Tomcat 9", base: "existing", mutate: (c) => { c.instances[1].version = "2.41.3"; c.instances[1].os = "debian-13"; }, key: "dhis2:instances[1].os", says: ["Debian 13 (trixie) does not package", "dhis2:sources.tomcat9"] },
+  { name: "Ubuntu on the local platform", base: "local", mutate: (c) => { c.os = "ubuntu-24.04"; }, key: "dhis2:os", says: ["Debian containers", "allowed: debian-11, debian-12, debian-13"] },
+  { name: "Ubuntu for the database in lxd isolation", base: "hcloud", mutate: (c) => { c.isolation = "lxd"; c.sizes = { host: { cpus: 16, memoryGb: 64 } }; c.os = { database: "ubuntu-24.04" }; }, key: "dhis2:os.database", says: ["isolation lxd runs Debian containers", "allowed: debian-11, debian-12, debian-13"] },
+  { name: "an unknown system", base: "existing", mutate: (c) => { c.os = "centos-7"; }, key: "dhis2:os", says: ["debian-11", "ubuntu-24.04"] },
+  { name: "an unknown system of an instance", base: "existing", mutate: (c) => { c.instances[0].os = "debian-10"; }, key: "dhis2:instances[0].os", says: ["debian-11", "ubuntu-24.04"] },
+  { name: "one cloud image for nodes of several systems", base: "hcloud", mutate: (c) => { c.cloud.image = "debian-12"; c.os = { database: "debian-13" }; }, key: "dhis2:cloud.image", says: ["names one image for every server", "debian-12, debian-13"] },
+  { name: "a Tomcat archive without its sha512", base: "hcloud", mutate: (c) => { c.sources = { tomcat9: { url: "https://archive.apache.org/dist/tomcat/tomcat-9/v9.0.98/bin/apache-tomcat-9.0.98.tar.gz", sha512: "abc" } }; }, key: "dhis2:sources.tomcat9.sha512", says: ["128 lowercase hexadecimal"] },
+  { name: "a repository key fingerprint that is not one", base: "hcloud", mutate: (c) => { c.sources = { postgresql: { fingerprint: "ACCC4CF8" } }; }, key: "dhis2:sources.postgresql.fingerprint", says: ["40 hexadecimal digits"] },
+  { name: "a repository key that is a file", base: "hcloud", mutate: (c) => { c.sources = { jdk: { key: "/etc/apt/keyrings/adoptium.asc" } }; }, key: "dhis2:sources.jdk.key", says: ["http(s) URL of the repository's signing key"] },
   { name: "WAR path with a space", base: "local", mutate: (c) => { c.instances[0].war = "/srv/my wars/dhis2.war"; }, key: "dhis2:instances[0].war", says: ["without spaces"] },
   { name: "glowroot version latest", base: "existing", mutate: (c) => { c.monitoring = { glowrootVersion: "latest" }; }, key: "dhis2:monitoring.glowrootVersion", says: ["0.14.2"] },
 ];
@@ -261,6 +269,9 @@ test("the example stacks load without problems", (t) => {
   t.is(ex.plan.config.platform, "existing");
   t.is(ex.plan.config.isolation, "vm");
   t.is(ex.plan.config.instances[0]!.servletContainer, "tomcat9");
+  t.is(ex.plan.config.instances[0]!.tomcatFrom, "distribution");
+  t.is(ex.plan.config.instances[0]!.os, "ubuntu-22.04");
+  t.is(ex.plan.config.postgres.from, "pgdg");
   t.is(ex.plan.config.instances[0]!.jdk, 17);
   t.is(ex.plan.config.instances[0]!.war, "https://releases.dhis2.org/41/dhis2-stable-41.3.0.war");
   t.is(ex.plan.config.instances[0]!.baseUrl, "https://dhis2.health.example.org");
@@ -304,27 +315,67 @@ test("defaults: a server platform gets vm isolation, letsencrypt with the first 
   t.is(config.alerts.from, "dhis2-alerts@dhis2.health.example.org");
 });
 
-test("DHIS2 2.42 resolves to tomcat10 and JDK 17; 2.43 to embedded and JDK 21; the WAR comes from releases.dhis2.org", (t) => {
+test("DHIS2 2.42 and 2.43 resolve to tomcat10 and JDK 17; 2.44 to the embedded server and JDK 17; the WAR comes from releases.dhis2.org", (t) => {
   const { config } = load(build("hcloud", (c) => {
     c.instances = [
       { name: "production", version: "2.42.1", path: "/" },
       { name: "next", version: "2.43.0", path: "/next" },
       { name: "newscheme", version: "42.1.0", path: "/newscheme" },
+      { name: "latest", version: "2.44.0", path: "/latest" },
+      { name: "external", version: "2.44.0", path: "/external", servletContainer: "tomcat10" },
     ];
   })).plan;
-  const [i42, i43, n42] = config.instances;
+  const [i42, i43, n42, i44, x44] = config.instances;
   t.is(i42!.servletContainer, "tomcat10");
   t.is(i42!.jdk, 17);
   t.is(i42!.war, "https://releases.dhis2.org/42/dhis2-stable-42.1.0.war");
-  t.is(i43!.servletContainer, "embedded");
-  t.is(i43!.jdk, 21);
+  t.is(i43!.servletContainer, "tomcat10");
+  t.is(i43!.jdk, 17);
   t.is(i43!.war, "https://releases.dhis2.org/43/dhis2-stable-43.0.0.war");
   t.is(n42!.war, i42!.war);
+  t.is(i44!.servletContainer, "embedded");
+  t.is(i44!.jdk, 17);
+  t.is(x44!.servletContainer, "tomcat10");
   t.is(config.instances[1]!.baseUrl, "https://dhis2.example.org/next");
-  // the local platform's Debian 12 containers package JDK 17 only: 2.43 (minimum 17) gets it
-  const local = load(build("local", (c) => { c.instances = [{ name: "next", version: "2.43.0", path: "/" }]; })).plan.config;
-  t.is(local.instances[0]!.jdk, 17);
-  t.is(local.instances[0]!.baseUrl, "https://dhis2.local");
+  for (const i of config.instances) t.deepEqual([i.os, i.tomcatFrom, i.jdkFrom], ["debian-12", "distribution", "distribution"], i.name);
+});
+
+test("on the local platform each role gets the Debian release that packages what it needs", (t) => {
+  const { config } = load(build("local", (c) => {
+    c.postgresVersion = 13;
+    c.instances = [
+      { name: "old", version: "2.40.4", path: "/" },
+      { name: "current", version: "2.42.1", path: "/current" },
+    ];
+  })).plan;
+  t.is(config.os.database, "debian-11");
+  t.is(config.postgres.from, "distribution");
+  t.deepEqual(config.instances.map((i) => [i.name, i.os, i.servletContainer, i.jdk]), [["old", "debian-11", "tomcat9", 17], ["current", "debian-12", "tomcat10", 17]]);
+  t.deepEqual([config.os.proxy, config.os.monitor], ["debian-12", "debian-12"]);
+  const pg17 = load(build("local", (c) => { c.postgresVersion = 17; })).plan.config;
+  t.is(pg17.os.database, "debian-13");
+  // a major no Debian release packages: the default system, from the PostgreSQL project's repository
+  const pg16 = load(build("local", (c) => { c.postgresVersion = 16; }));
+  t.deepEqual([pg16.plan.config.os.database, pg16.plan.config.postgres.from], ["debian-12", "pgdg"]);
+  t.true(pg16.warnings.some((w) => w.includes("PostgreSQL project's apt repository")), pg16.warnings.join("\n"));
+});
+
+test("servers run dhis2:os; what it does not package comes from dhis2:sources", (t) => {
+  const archive = { url: "https://mirror.example.org/apache-tomcat-9.0.98.tar.gz", sha512: "a".repeat(128) };
+  const { plan, warnings } = load(build("hcloud", (c) => {
+    c.postgresVersion = 16;
+    c.sources = { tomcat9: archive };
+    c.instances = [{ name: "production", version: "2.41.3", path: "/", jdk: 21 }];
+  }));
+  const i = plan.config.instances[0]!;
+  t.deepEqual([i.os, i.servletContainer, i.tomcatFrom, i.jdk, i.jdkFrom], ["debian-12", "tomcat9", "archive", 21, "vendor"]);
+  t.deepEqual([plan.config.os.database, plan.config.postgres.from], ["debian-12", "pgdg"]);
+  t.deepEqual(plan.config.sources.tomcat9, archive);
+  t.is(plan.config.sources.postgresql.fingerprint, "B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8");
+  t.true(warnings.some((w) => w.includes("JDK vendor's apt repository")), warnings.join("\n"));
+  // Debian 11 past its support: a warning naming it
+  const old = load(build("hcloud", (c) => { c.instances[0].os = "debian-11"; c.instances[0].version = "2.40.4"; }));
+  t.true(old.warnings.some((w) => w.includes("Debian 11") && w.includes("long-term support ended")), old.warnings.join("\n"));
 });
 
 // ---------------------------------------------------------------- invalid configurations
@@ -419,7 +470,7 @@ test("synchronousCommit off is accepted with a warning stating the loss window (
 });
 
 test("an unsupported DHIS2 major is accepted with a warning", (t) => {
-  const { warnings } = load(build("existing", (c) => { c.postgresVersion = 14; c.instances[1].version = "2.39.1"; }));
+  const { warnings } = load(build("existing", (c) => { c.os = "ubuntu-22.04"; c.postgresVersion = 14; c.instances = [c.instances[0], { name: "training", version: "2.39.1", path: "/training" }]; c.instances[0].os = "ubuntu-24.04"; }));
   const w = warnings.find((x) => x.startsWith("dhis2:instances[1].version"));
   t.truthy(w, warnings.join("\n"));
   t.true(w!.includes("2.39") && w!.includes("no longer receives security patches"), w);

@@ -17,7 +17,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as hcloud from "@pulumi/hcloud";
 import type { Plan } from "../../lib/plan";
-import { dataVolumeScript, DEBIAN_AMI_OWNER, deletionGuarded, hcloudNetworkZone, ruleSources, type CloudPlan, type CloudServer } from "../../lib/platform/cloud";
+import { dataVolumeScript, deletionGuarded, hcloudNetworkZone, ruleSources, type CloudPlan, type CloudServer } from "../../lib/platform/cloud";
 import type { HostStep } from "../converged-host";
 import { SshHost, type Host, type SshConnection } from "../host";
 import { FORMER, TOKENS, withFormerToken } from "../tokens";
@@ -109,7 +109,7 @@ export class HcloudPlatform extends CloudPlatform {
       const server = new hcloud.Server(`${name}-${s.name}`, {
         name: `dhis2-${stack}-${s.name}`,
         serverType: s.choice.type.name,
-        image: cloud.image,
+        image: s.image,
         location: cloud.location,
         sshKeys: keys.map((k) => k.id),
         userData: s.userData,
@@ -161,9 +161,15 @@ export class AwsPlatform extends CloudPlatform {
       new aws.ec2.RouteTableAssociation(`${name}-private-routes`, { subnetId: privateSubnet.id, routeTableId: privateRoutes.id }, child);
     }
     const keyPair = new aws.ec2.KeyPair(`${name}-admin-key`, { keyName: `dhis2-${stack}-admin`, publicKey: plan.config.admin.sshKeys[0]!, tags: tags("admin") }, child);
-    const ami = cloud.image.startsWith("ami-")
-      ? pulumi.output(cloud.image)
-      : aws.ec2.getAmiOutput({ owners: [DEBIAN_AMI_OWNER], mostRecent: true, filters: [{ name: "name", values: [cloud.image] }, { name: "architecture", values: ["x86_64"] }] }, { parent: this, provider }).id;
+    // each server's system's AMI, looked up once per image
+    const amis = new Map<string, pulumi.Output<string>>();
+    const amiOf = (s: CloudServer): pulumi.Output<string> => {
+      if (s.image.startsWith("ami-")) return pulumi.output(s.image);
+      if (!amis.has(s.image)) {
+        amis.set(s.image, aws.ec2.getAmiOutput({ owners: [s.amiOwner!], mostRecent: true, filters: [{ name: "name", values: [s.image] }, { name: "architecture", values: ["x86_64"] }] }, { parent: this, provider }).id);
+      }
+      return amis.get(s.image)!;
+    };
 
     // one security group per server, one ingress rule resource per source (AWS best practice)
     const groups = Object.fromEntries(cloud.servers.map((s) => [s.name, new aws.ec2.SecurityGroup(`${name}-${s.name}-sg`, {
@@ -186,7 +192,7 @@ export class AwsPlatform extends CloudPlatform {
     let publicAddress: pulumi.Output<string> = pulumi.output("");
     for (const s of cloud.servers) {
       const instance = new aws.ec2.Instance(`${name}-${s.name}`, {
-        ami,
+        ami: amiOf(s),
         instanceType: s.choice.type.name,
         subnetId: (s.subnet === "public" ? publicSubnet : privateSubnet!).id,
         privateIp: s.privateAddress,

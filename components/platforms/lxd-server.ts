@@ -32,6 +32,6 @@ export function onLxdServer(name: string, plan: Plan, hostPlans: readonly HostPl
     stdin: lxdServerSetupScript(),
     environment: { DHIS2_CACHE_DIR: "/var/cache/dhis2-toolkit" },
   }, { ...child, dependsOn: [host.ready] });
-  const containers = new LxdPlatform(`${name}-lxd`, { plan, hosts: hostPlans, lxdHost: server, dependsOn: [lxd] }, child);
+  const containers = new LxdPlatform(`${name}-lxd`, { plan, hosts: hostPlans, lxdHost: server, dependsOn: [lxd], cacheDir: "/var/cache/dhis2-toolkit" }, child);
   return { hosts: containers.hosts, machines: containers.machines, bootstrap: {}, where: containers.where, publicAddress: servers.publicAddress };
 }

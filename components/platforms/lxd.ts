@@ -15,7 +15,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../../lib/plan";
 import type { HostPlan } from "../../lib/render/hosts";
-import { lxdContainers, lxdDataVolumes, lxdNetwork, lxdRoleImages, LXD } from "../../lib/render/lxd";
+import * as path from "node:path";
+import { lxdContainers, lxdDataVolumes, lxdImagesScript, lxdNetwork, lxdRoleImages, lxdSystems, LXD } from "../../lib/render/lxd";
 import { shellQuote } from "../../lib/render/shell";
 import { RUN_SCRIPT, type HostStep } from "../converged-host";
 import { LocalHost, LxdContainerHost, type Host } from "../host";
@@ -31,6 +32,8 @@ export interface LxdPlatformArgs {
   readonly lxdHost?: Host;
   /** What must be ready on the LXD host first (its LXD set-up). Default: nothing. */
   readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+  /** Where the LXD host caches the images it builds. Default: the project's .cache (this machine). */
+  readonly cacheDir?: string;
 }
 
 /** The roles as LXD containers on one machine: this one (platform local) or a server reached over SSH. */
@@ -63,19 +66,24 @@ export class LxdPlatform extends pulumi.ComponentResource implements Platform {
         retainOnDelete: true,
       }),
     }));
+    // the image of each system the containers run (built once per LXD host and cached)
+    const cacheDir = args.cacheDir ?? path.resolve(".cache");
+    const systems = lxdSystems(plan).map((os) => lxdHost.command(`${name}-system-${os}`, {
+      create: RUN_SCRIPT, stdin: lxdImagesScript(), environment: { DHIS2_CACHE_DIR: cacheDir, DHIS2_LXD_OS: os },
+    }, { parent: this, dependsOn: args.dependsOn }));
     // each container starts from a package image of its role (made once per LXD host, shared by stacks)
     const roleImages = lxdRoleImages(plan, args.hosts);
-    const images = Object.fromEntries(roleImages.map((i) => [i.node, lxdHost.command(`${name}-${i.node}-image`, { create: RUN_SCRIPT, stdin: i.script }, { parent: this, dependsOn: [network] })]));
+    const images = Object.fromEntries(roleImages.map((i) => [i.node, lxdHost.command(`${name}-${i.node}-image`, { create: RUN_SCRIPT, stdin: i.script }, { parent: this, dependsOn: [network, ...systems] })]));
     const hosts: Record<string, Host> = {};
     const machines: Record<string, pulumi.Resource> = {};
     const names: Record<string, string> = {};
     for (const c of lxdContainers(plan, roleImages)) {
-      const mine = [images[c.node]!, ...volumes.filter((v) => v.node === c.node).map((v) => v.resource)];
+      const mine = [...(images[c.node] ? [images[c.node]!] : systems), ...volumes.filter((v) => v.node === c.node).map((v) => v.resource)];
       machines[c.node] = lxdHost.command(`${name}-${c.node}-container`, {
         create: RUN_SCRIPT,
         stdin: c.script,
-        // a container is replaced only when its image changes
-        triggers: [LXD.image, c.name],
+        // a container is replaced only when its system changes
+        triggers: [c.base, c.name],
         delete: `lxc delete --force ${shellQuote(c.name)}`,
       }, {
         parent: this,

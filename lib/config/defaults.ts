@@ -23,6 +23,18 @@ export const DEFAULTS = {
   /** isolation lxd: the LXD bridge of the containers, and this machine's ports forwarded to the proxy (local). */
   lxdBridge: "dhis2br0",
   lxdForward: { address: "0.0.0.0", http: 80, https: 443 },
+  /** The PostgreSQL project's apt repository and its signing key (ACCC4CF8). */
+  postgresqlRepository: {
+    url: "https://apt.postgresql.org/pub/repos/apt",
+    key: "https://www.postgresql.org/media/keys/ACCC4CF8.asc",
+    fingerprint: "B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8",
+  },
+  /** Eclipse Adoptium's apt repository (Temurin JDKs) and its signing key. */
+  jdkRepository: {
+    url: "https://packages.adoptium.net/artifactory/deb",
+    key: "https://packages.adoptium.net/artifactory/api/gpg/key/public",
+    fingerprint: "3B04D753C9050D9A5D343F39843C48A565F8F04B",
+  },
 } as const;
 
 /** Paths the proxy itself serves on the main domain. */

@@ -4,6 +4,7 @@
  * plan (lib/plan) and the components.
  */
 import type { Dhis2Runtime, ServletContainer } from "../dhis2/compat";
+import type { OsId } from "../os/images";
 import type { ServerInput } from "./schema";
 
 export type Platform = "local" | "existing" | "hcloud" | "aws";
@@ -62,6 +63,34 @@ export interface InstanceConfig {
   /** The stack keys that set its CPUs and memory: its own size, or sizes.instance (for messages). */
   readonly sizeKeys: { readonly cpus: string; readonly memoryGb: string };
   readonly trackerSearch: TrackerSearchIndexes;
+  /** The system of its server or container. */
+  readonly os: OsId;
+  /** Where its servlet container comes from: the system's package, or Apache's archive (dhis2:sources.tomcat9/10). */
+  readonly tomcatFrom: "distribution" | "archive";
+  /** Where its JDK comes from: the system's OpenJDK, or the JDK vendor's apt repository (dhis2:sources.jdk). */
+  readonly jdkFrom: "distribution" | "vendor";
+}
+
+/** An apt repository the toolkit adds on a node (signed-by its key, whose fingerprint is pinned). */
+export interface AptRepository {
+  readonly url: string;
+  /** The signing key: a URL or an absolute local path. */
+  readonly key: string;
+  readonly fingerprint: string;
+}
+
+/** Apache Tomcat from its release archive (or a mirror, or a local file). */
+export interface TomcatArchive {
+  readonly url: string;
+  readonly sha512: string;
+}
+
+/** Where software comes from when a node's system does not package it (dhis2:sources). */
+export interface Sources {
+  readonly postgresql: AptRepository;
+  readonly jdk: AptRepository;
+  readonly tomcat9?: TomcatArchive;
+  readonly tomcat10?: TomcatArchive;
 }
 
 export interface DeploymentConfig {
@@ -77,7 +106,12 @@ export interface DeploymentConfig {
     readonly synchronousCommit: "on" | "off";
     readonly walWriterDelayMs: number;
     readonly reservedConnections: number;
+    /** The database node's system packages this major, or it comes from the PostgreSQL project's apt repository. */
+    readonly from: "distribution" | "pgdg";
   };
+  /** The system of each node that is not an instance (instances carry their own). */
+  readonly os: { readonly default: OsId; readonly proxy: OsId; readonly database: OsId; readonly monitor: OsId };
+  readonly sources: Sources;
   readonly sizes: {
     /** lxd isolation: the one host. */
     readonly host?: HostSize;

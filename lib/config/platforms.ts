@@ -3,7 +3,7 @@
  * "is this the local platform?" in many places. Adding a platform: a row here, its components
  * (components/platforms/) and its line in their registry.
  */
-import { LOCAL_IMAGE, type OsImage } from "../os/images";
+import { LXD_OS_IDS, OS_IDS, type OsId } from "../os/images";
 import type { Isolation, Platform, TlsMode } from "./model";
 
 export interface PlatformRules {
@@ -20,8 +20,14 @@ export interface PlatformRules {
   /** TLS modes it supports, the first the default, and why others are refused. */
   readonly tlsModes: readonly TlsMode[];
   readonly tlsWhy?: string;
-  /** The OS image every role runs on, when the platform fixes it (the local containers). */
-  readonly image?: OsImage;
+  /** The operating systems its nodes may run (dhis2:os); isolation lxd narrows them to the LXD images'. */
+  readonly oses: readonly OsId[];
+  readonly osesWhy?: string;
+  /**
+   * A role whose system is not named in the stack gets one that packages what it needs (its
+   * nodes are made per stack); otherwise it runs dhis2:os and installs the rest from dhis2:sources.
+   */
+  readonly nativeOsChoice: boolean;
   /** It creates servers from types (sizes.*.serverType, dhis2:cloud). */
   readonly serverTypes: boolean;
   /** The servers are handed over (dhis2:servers). */
@@ -49,13 +55,16 @@ export const PLATFORM_RULES: Readonly<Record<Platform, PlatformRules>> = {
     defaultDomain: "dhis2.local",
     tlsModes: ["self-signed", "provided"],
     tlsWhy: "the local platform is not reachable from the internet, so Let's Encrypt cannot validate it",
-    image: LOCAL_IMAGE,
+    oses: LXD_OS_IDS,
+    osesWhy: `platform "local" runs Debian containers built on this machine`,
+    nativeOsChoice: true,
     serverTypes: false,
     handedOver: false,
     unattendedUpgrades: false,
     forwardChoice: true,
   },
-  existing: { ...SERVERS, isolations: ["vm", "lxd"], serverTypes: false, handedOver: true },
-  hcloud: { ...SERVERS, isolations: ["vm", "lxd"], serverTypes: true, handedOver: false },
-  aws: { ...SERVERS, isolations: ["vm", "lxd"], serverTypes: true, handedOver: false },
+  // handed-over servers run what the data centre installed: dhis2:os says what that is
+  existing: { ...SERVERS, isolations: ["vm", "lxd"], serverTypes: false, handedOver: true, oses: OS_IDS, nativeOsChoice: false },
+  hcloud: { ...SERVERS, isolations: ["vm", "lxd"], serverTypes: true, handedOver: false, oses: OS_IDS, nativeOsChoice: false },
+  aws: { ...SERVERS, isolations: ["vm", "lxd"], serverTypes: true, handedOver: false, oses: OS_IDS, nativeOsChoice: false },
 };

@@ -9,6 +9,7 @@
 import { z } from "zod";
 import * as ipaddr from "ipaddr.js";
 import { DHIS2_VERSION_HELP, JDK_VERSIONS, parseDhis2Version } from "../dhis2/compat";
+import { artifactSource, osChoice, osId, sources } from "./schema-sources";
 
 export const PLATFORMS = ["local", "existing", "hcloud", "aws"] as const;
 export const ISOLATIONS = ["lxd", "vm"] as const;
@@ -90,11 +91,6 @@ const hostname = z.string({ error: "must be a lowercase DNS name such as dhis2.e
   .regex(HOSTNAME_RE, { error: "must be a lowercase DNS name such as dhis2.example.org" });
 
 /** A WAR or archive source: an https/http URL (a mirror) or an absolute local path. */
-const artifactSource = z.string({ error: "must be an https:// URL or an absolute file path" })
-  .refine((v) => /^https?:\/\/[^\s/]+\/\S*$/.test(v) || /^\/\S+$/.test(v), {
-    error: "must be an https:// URL (a mirror) or an absolute local file path without spaces",
-  });
-
 export const instance = z.strictObject({
   name: z.string({ error: "must be a short lowercase name such as production, staging or training" })
     .regex(INSTANCE_NAME_RE, { error: "must be 1-20 lowercase letters or digits, starting with a letter (e.g. production, training2)" }),
@@ -116,6 +112,8 @@ export const instance = z.strictObject({
   }).optional(),
   size: roleSize.optional(),
   trackerSearch: trackerSearch.optional(),
+  /** The system of the instance's server or container; default: dhis2:os (on LXD, one that packages what it needs). */
+  os: osId.optional(),
 });
 
 const loadPerCpu = z.number({ error: "must be a load average per CPU above 0, at most 100 (e.g. 1.5)" })
@@ -181,6 +179,10 @@ export const stackConfig = z.strictObject({
   domain: hostname.optional(),
   /** Private network of the deployment (LXD bridge or cloud network), IPv4, /16 to /26. */
   network: z.strictObject({ cidr: cidr.optional() }).optional(),
+  /** The operating system of every node, or a default and one per role (debian-12). */
+  os: osChoice.optional(),
+  /** Where software comes from when a node's system does not package it. */
+  sources: sources.optional(),
   postgresVersion: z.union(POSTGRES_VERSIONS.map((v) => z.literal(v)) as unknown as [z.ZodLiteral<13>, ...z.ZodLiteral<number>[]], {
     error: `must be a PostgreSQL major version: ${POSTGRES_VERSIONS.join(", ")}`,
   }).optional(),

@@ -53,9 +53,12 @@ const ROWS: readonly Row[] = [
   { majors: [35, 36, 37], jdk: [11, 11], containers: ["tomcat9"], postgres: [13, 14, 13], era: "tei", supported: false },
   { majors: [38, 39], jdk: [11, 11], containers: ["tomcat9"], postgres: [13, 14, 13], era: "tei", supported: false },
   { majors: [40], jdk: [17, 11], containers: ["tomcat9"], postgres: [13, 16, 14], era: "tei", supported: false },
-  { majors: [41], jdk: [17, 17], containers: ["tomcat9"], postgres: [13, 16, 16], era: "trackedentity", supported: true },
+  { majors: [41], jdk: [17, 17], containers: ["tomcat9"], postgres: [13, 16, 16], era: "trackedentity", supported: false },
   { majors: [42], jdk: [17, 17], containers: ["tomcat10"], postgres: [13, 17, 16], era: "trackedentity", supported: true },
-  { majors: [43], jdk: [21, 17], containers: ["embedded"], postgres: [13, 17, 16], era: "split-events", supported: true },
+  // 2.43: external Tomcat 10.1+ only (its embedded build does not start as released, DHIS2 docs)
+  { majors: [43], jdk: [17, 17], containers: ["tomcat10"], postgres: [13, 17, 16], era: "split-events", supported: true },
+  // 2.44: DHIS2's embedded server (java -jar, Java 17) by default, or an external Tomcat 10.1+
+  { majors: [44], jdk: [17, 17], containers: ["embedded", "tomcat10"], postgres: [13, 17, 16], era: "split-events", supported: true },
 ];
 
 const SCHEMAS: Record<SchemaEra, TrackerSchemaNames> = {

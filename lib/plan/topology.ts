@@ -7,6 +7,7 @@
  */
 import * as ipaddr from "ipaddr.js";
 import type { DeploymentConfig } from "../config/model";
+import type { OsId } from "../os/images";
 import type { Role, RoleBudget, SizingPlan } from "./sizing";
 
 export const PORTS = {
@@ -35,6 +36,8 @@ export interface Node {
   /** Address the toolkit connects to (SSH) when not the private one: existing servers. */
   readonly sshAddress?: string;
   readonly budget: RoleBudget;
+  /** The operating system it runs (dhis2:os, dhis2:instances[].os). */
+  readonly os: OsId;
 }
 
 export interface Topology {
@@ -98,6 +101,7 @@ export function planTopology(config: DeploymentConfig, sizing: SizingPlan): Topo
     aws ? (name === "proxy" ? addressAt(aws.public, AWS_PROXY_OFFSET) : addressAt(aws.private, offset)) : addressAt(cidr, offset);
   const node = (name: string, role: Role, offset: number, budget: RoleBudget, server?: { address: string; privateAddress?: string }): Node => ({
     name,
+    os: role === "instance" ? config.instances.find((i) => i.name === name)!.os : config.os[role as "proxy" | "database" | "monitor"],
     role,
     hostname: `dhis2-${name}`,
     address: server ? server.privateAddress ?? server.address : addressOf(name, offset),

@@ -15,12 +15,20 @@ import { renderTemplate } from "../render/engine";
 import { sourceAddress } from "../roles/flows";
 import { deploymentFlows, roleOf } from "../roles/registry";
 import type { Flow } from "../roles/types";
+import { OS_IMAGES, type OsId } from "../os/images";
 import { chooseServerType, largestType, CURRENCY, VOLUME_PRICE_PER_GB, type Cloud, type TypeChoice } from "./server-types";
 
 export const DEFAULT_LOCATION: Record<Cloud, string> = { hcloud: "fsn1", aws: "eu-west-1" };
-/** Debian 12: hcloud's image name; on aws the official Debian AMI is looked up (owner 136693071363). */
-export const DEFAULT_IMAGE: Record<Cloud, string> = { hcloud: "debian-12", aws: "debian-12-amd64-*" };
-export const DEBIAN_AMI_OWNER = "136693071363";
+/**
+ * A server's image: dhis2:cloud.image when set (one image for every server), else the official
+ * image of the node's system (lib/os/images.ts): hcloud's image name, or on aws the newest AMI of
+ * the system's publisher (Debian 136693071363, Canonical 099720109477) matching its name.
+ */
+export function serverImage(cloud: Cloud, os: OsId, override?: string): { image: string; amiOwner?: string } {
+  const img = OS_IMAGES[os];
+  if (override) return { image: override, ...(cloud === "aws" && !override.startsWith("ami-") ? { amiOwner: img.awsAmi.owner } : {}) };
+  return cloud === "hcloud" ? { image: img.hcloudImage } : { image: img.awsAmi.name, amiOwner: img.awsAmi.owner };
+}
 /** Where the LXD server's data volume is mounted (lxd isolation): LXD's storage pool. */
 export const LXD_DATA_MOUNT = "/var/lib/lxd";
 
@@ -67,6 +75,9 @@ export interface CloudServer {
   /** The data volume: the one of the role (the database's clusters, vm), or the LXD server's storage pool (lxd). */
   readonly volume?: { readonly name: string; readonly sizeGb: number; readonly mount: string };
   readonly rootDiskGb: number;
+  /** Its system's image (./serverImage): an hcloud image name, an AMI name pattern with its owner, or an AMI id. */
+  readonly image: string;
+  readonly amiOwner?: string;
 }
 
 /**
@@ -82,6 +93,7 @@ export interface CloudPlan {
   readonly cloud: Cloud;
   readonly isolation: "vm" | "lxd";
   readonly location: string;
+  /** The servers' images, for the report. */
   readonly image: string;
   /** The cloud private network (VPC) and, on aws, its two subnets. */
   readonly network: { readonly cidr: string; readonly publicSubnet?: string; readonly privateSubnet?: string };
@@ -103,7 +115,6 @@ export function planCloud(plan: Plan): { cloud?: CloudPlan; problems: ConfigProb
   if (config.platform !== "hcloud" && config.platform !== "aws") return { problems: [] };
   const cloud: Cloud = config.platform;
   const location = config.cloud.location ?? DEFAULT_LOCATION[cloud];
-  const image = config.cloud.image ?? DEFAULT_IMAGE[cloud];
   const problems: ConfigProblem[] = [];
   const choose = (role: string, key: string, cpus: number, memoryMb: number, override?: string): TypeChoice => {
     const memoryGb = Math.ceil(memoryMb / 1024);
@@ -139,11 +150,12 @@ export function planCloud(plan: Plan): { cloud?: CloudPlan; problems: ConfigProb
       ],
       volume: { name: `dhis2-${config.stack}-data`, sizeGb: host.diskGb, mount: LXD_DATA_MOUNT },
       rootDiskGb: 40,
+      ...serverImage(cloud, config.os.default, config.cloud.image),
     };
     return {
       problems,
       cloud: {
-        cloud, isolation: "lxd", location, image,
+        cloud, isolation: "lxd", location, image: server.image,
         network: { cidr: network, publicSubnet: subnets?.public, privateSubnet: subnets?.private },
         servers: [server], bastion: "host",
         monthly: monthly(cloud, [server]),
@@ -168,13 +180,14 @@ export function planCloud(plan: Plan): { cloud?: CloudPlan; problems: ConfigProb
       rules: flows.filter((f) => f.to === n.name).map((f) => ruleFrom(plan, f, addresses)),
       volume: volume ? { name: `dhis2-${config.stack}-${volume.key}`, sizeGb: n.budget.diskGb, mount: volume.path } : undefined,
       rootDiskGb: volume ? 40 : n.budget.diskGb,
+      ...serverImage(cloud, n.os, config.cloud.image),
     };
   });
   const subnets = cloud === "aws" ? awsSubnets(config.networkCidr) : undefined;
   return {
     problems,
     cloud: {
-      cloud, isolation: "vm", location, image,
+      cloud, isolation: "vm", location, image: [...new Set(servers.map((x) => x.image))].join(", "),
       network: { cidr: config.networkCidr, publicSubnet: subnets?.public, privateSubnet: subnets?.private },
       servers, bastion: "proxy",
       monthly: monthly(cloud, servers),

@@ -15,6 +15,7 @@
  */
 import type { RenderedFile } from "./file";
 import { PATHS } from "./paths";
+import { OS_IMAGES } from "../os/images";
 import { renderTemplate } from "./engine";
 import type { Role, RoleContext, RoleStep } from "../roles/types";
 
@@ -51,8 +52,11 @@ export interface HostParts {
 export function setupScript(ctx: RoleContext, roles: readonly Role[], packages: readonly string[]): string {
   const { config } = ctx.plan;
   const setups = roles.map((r) => r.setup(ctx));
+  const os = OS_IMAGES[ctx.node.os];
   return renderTemplate("host/setup.sh.hbs", {
     stack: config.stack,
+    os: { ...os.osRelease, name: os.name, id: ctx.node.os },
+    repositories: setups.flatMap((s) => s.repositories ?? []),
     hostname: ctx.node.hostname,
     domain: config.domain,
     role: ctx.node.role,

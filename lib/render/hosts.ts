@@ -9,7 +9,7 @@
  */
 import type { Plan } from "../plan";
 import { deploymentFlows, deploymentHosts, rolesOf } from "../roles/registry";
-import type { Flow, HostNode, PostProvisionScript, RoleContext, RoleStep, RoleStepInputs } from "../roles/types";
+import type { AptSource, Flow, HostNode, PostProvisionScript, RoleContext, RoleStep, RoleStepInputs } from "../roles/types";
 import { previewArtifact, type ArtifactResolver } from "./artifacts";
 import { userDataFor } from "./cloud-init";
 import { convergence, type ConvergeStep } from "./converge";
@@ -26,6 +26,8 @@ export interface HostPlan {
   readonly packages: readonly string[];
   /** Services its set-up masks before installing the packages (the toolkit's own units replace them). */
   readonly masked: readonly string[];
+  /** apt repositories its set-up adds (software its system does not package). */
+  readonly repositories: readonly AptSource[];
   /** Services its start script (re)starts, in order. */
   readonly services: readonly string[];
   readonly files: readonly RenderedFile[];
@@ -72,6 +74,7 @@ export function renderDeployment(plan: Plan, opts: RenderOptions): HostPlan[] {
       address: node.address,
       packages,
       masked: roles.flatMap((r) => r.setup(ctx).masked ?? []),
+      repositories: roles.flatMap((r) => r.setup(ctx).repositories ?? []),
       services,
       files,
       steps: convergence(ctx, roles, { packages, services, files, roleSteps }),

@@ -10,7 +10,7 @@
  */
 import type { Plan } from "../plan";
 import { PORTS, allNodes, lxdBridge, type Node } from "../plan/topology";
-import { LOCAL_IMAGE } from "../os/images";
+import { lxdImageAlias, type OsId } from "../os/images";
 import { roleOf } from "../roles/registry";
 import type { HostPlan } from "./hosts";
 import type { DataVolume } from "../roles/types";
@@ -23,7 +23,6 @@ import { renderTemplate, TEMPLATE_DIR } from "./engine";
 export const LXD = {
   pool: "dhis2",
   profile: "dhis2",
-  image: LOCAL_IMAGE.alias,
 } as const;
 
 /** Container name of a node: dhis2-<stack>-<node>, e.g. dhis2-local-database. */
@@ -52,6 +51,8 @@ export interface LxdContainerPlan {
   readonly memory: string;
   /** The storage volumes it mounts (./lxdDataVolumes). */
   readonly volumes: readonly string[];
+  /** The image of its system (dhis2-debian-NN); another one replaces the container. */
+  readonly base: string;
   /** The script that creates or updates the container (stdin of bash on the LXD host). */
   readonly script: string;
 }
@@ -109,19 +110,26 @@ export interface LxdRoleImage {
 /**
  * The package image of each node's container (docs/local.md, "Package images"): the base image with
  * the node's packages installed, made once per LXD host and reused by every container, of every
- * stack, whose package list is the same.
+ * stack, whose package list is the same. Not for a node whose set-up adds an apt repository (its
+ * packages are not all its system's): it starts from the system's image.
  */
-export function lxdRoleImages(plan: Plan, hosts: readonly Pick<HostPlan, "host" | "role" | "packages" | "masked">[]): LxdRoleImage[] {
-  return allNodes(plan.topology).map((node) => {
-    const h = hosts.find((x) => x.host === node.name);
-    if (!h) throw new Error(`no rendered plan for ${node.name}`);
-    const key = JSON.stringify({ build: ROLE_IMAGE_BUILD, base: LXD.image, packages: h.packages, masked: h.masked });
+export function lxdRoleImages(plan: Plan, hosts: readonly Pick<HostPlan, "host" | "role" | "packages" | "masked" | "repositories">[]): LxdRoleImage[] {
+  const hostOf = (name: string) => {
+    const h = hosts.find((x) => x.host === name);
+    if (!h) throw new Error(`no rendered plan for ${name}`);
+    return h;
+  };
+  // a node with packages from another repository than its system's starts from the system's image
+  return allNodes(plan.topology).filter((node) => hostOf(node.name).repositories.length === 0).map((node) => {
+    const h = hostOf(node.name);
+    const base = lxdImageAlias(node.os);
+    const key = JSON.stringify({ build: ROLE_IMAGE_BUILD, base, packages: h.packages, masked: h.masked });
     const alias = `dhis2-role-${crypto.createHash("sha256").update(key).digest("hex").slice(0, 12)}`;
     return {
       node: node.name,
       alias,
       script: renderTemplate("lxd/role-image.sh.hbs", {
-        stack: plan.config.stack, alias, role: h.role, base: LXD.image, profile: LXD.profile, bridge: plan.config.lxd.bridge,
+        stack: plan.config.stack, alias, role: h.role, base, profile: LXD.profile, bridge: plan.config.lxd.bridge,
         packages: h.packages, masked: h.masked, maxAgeDays: ROLE_IMAGE_MAX_AGE_DAYS,
       }),
     };
@@ -145,10 +153,10 @@ export function lxdContainers(plan: Plan, images: readonly LxdRoleImage[] = []):
         ]
       : [];
     const script = renderTemplate("lxd/container.sh.hbs", {
-      stack, name, role: node.role, hostname: node.hostname, image: images.find((i) => i.node === node.name)?.alias ?? LXD.image, profile: LXD.profile,
+      stack, name, role: node.role, hostname: node.hostname, image: images.find((i) => i.node === node.name)?.alias ?? lxdImageAlias(node.os), profile: LXD.profile,
       bridge: config.lxd.bridge, address: node.address, ...limits, disks, forwards,
     });
-    return { node: node.name, name, address: node.address, ...limits, volumes: disks.map((d) => d.volume), script };
+    return { node: node.name, name, address: node.address, ...limits, volumes: disks.map((d) => d.volume), base: lxdImageAlias(node.os), script };
   });
 }
 
@@ -158,5 +166,19 @@ export function lxdContainers(plan: Plan, images: readonly LxdRoleImage[] = []):
  * scripts/lxd-host.sh runs the same files.
  */
 export function lxdServerSetupScript(): string {
-  return ["lib.sh", "setup-lxd.sh", "image.sh"].map((f) => fs.readFileSync(path.join(TEMPLATE_DIR, "lxd-host", f), "utf8")).join("\n");
+  return lxdHostScript(["lib.sh", "setup-lxd.sh", "image.sh"]);
+}
+
+/** The images of the systems the containers run (templates/lxd-host/image.sh, DHIS2_LXD_OS). */
+export function lxdImagesScript(): string {
+  return lxdHostScript(["lib.sh", "image.sh"]);
+}
+
+function lxdHostScript(files: readonly string[]): string {
+  return files.map((f) => fs.readFileSync(path.join(TEMPLATE_DIR, "lxd-host", f), "utf8")).join("\n");
+}
+
+/** The systems of a stack's containers, each an LXD image on the LXD host. */
+export function lxdSystems(plan: Plan): OsId[] {
+  return [...new Set(allNodes(plan.topology).map((n) => n.os))].sort();
 }

@@ -5,6 +5,7 @@
  * packages, files, set-up, services, start checks and steps; the firewalls (host and cloud) ask
  * every role for the flows it opens. Adding a role: a module here and a line in ./registry.ts.
  */
+import type { OsId } from "../os/images";
 import type { Plan } from "../plan";
 import type { ArtifactResolver } from "../render/artifacts";
 import type { RenderedFile } from "../render/file";
@@ -49,8 +50,24 @@ export interface PostProvisionScript {
   readonly runAs: string;
 }
 
+/** An apt repository a role's packages come from (added by the set-up, signed-by its pinned key). */
+export interface AptSource {
+  /** Short name: the keyring and the sources file are named after it. */
+  readonly name: string;
+  /** What comes from it, for the comment in the set-up. */
+  readonly purpose: string;
+  readonly url: string;
+  readonly suite: string;
+  readonly component: string;
+  /** The signing key's URL, and its fingerprint, which must match. */
+  readonly key: string;
+  readonly fingerprint: string;
+}
+
 /** What a role contributes to its node's set-up script (templates/host/setup.sh.hbs). */
 export interface RoleSetup {
+  /** apt repositories added before the packages are installed (software the system does not package). */
+  readonly repositories?: readonly AptSource[];
   /** Services a package below brings that must never run (the toolkit's own unit replaces them). */
   readonly masked?: readonly string[];
   /** The role runs nginx: the toolkit's site directory is made. */
@@ -67,6 +84,8 @@ export interface HostNode {
   readonly role: string;
   readonly hostname: string;
   readonly address: string;
+  /** The operating system it runs. */
+  readonly os: OsId;
 }
 
 /** What a role's functions are given. */

@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
-# The LXD image of the DHIS2 containers (after templates/lxd-host/lib.sh and setup-lxd.sh): the
-# alias `dhis2-debian-12`, from DHIS2_LXD_IMAGE_FILE if given, else from the cache
-# (${DHIS2_CACHE_DIR}/lxd-image/), else `images:debian/12`, else built here with debootstrap from
-# the machine's own Debian mirror (and cached). An image that exists is kept as it is.
+# The LXD images of the DHIS2 containers (after templates/lxd-host/lib.sh and setup-lxd.sh), one
+# per Debian release a node runs (lib/os/images.ts): the aliases `dhis2-debian-11` (bullseye),
+# `dhis2-debian-12` (bookworm) and `dhis2-debian-13` (trixie). Each from DHIS2_LXD_IMAGE_FILE if
+# given (one image only), else from the cache (${DHIS2_CACHE_DIR}/lxd-image/), else
+# `images:debian/<N>`, else built here with debootstrap from the machine's own Debian mirror (and
+# cached). An image that exists is kept as it is.
 #
 # Environment:
 #   DHIS2_CACHE_DIR          cache directory (required)
+#   DHIS2_LXD_OS             the systems to provide, e.g. "debian-11 debian-12" (default debian-12)
 #   DHIS2_LXD_IMAGE_FILE     a unified LXD image tarball (metadata.yaml, templates/, rootfs/) to
-#                            import instead of downloading or building one
+#                            import instead of downloading or building one (with one system only)
 #   DHIS2_DEBIAN_MIRROR      Debian mirror for the image build (default: the machine's own)
-#   DHIS2_LXD_IMAGE_REMOTE   remote image tried before building (default images:debian/12;
+#   DHIS2_LXD_IMAGE_REMOTE   remote image tried before building (default images:debian/<N>;
 #                            empty: do not try)
 set -euo pipefail
 
 # Bump when the image build below changes: the cache is keyed by it, and the image records it
 # (property dhis2.build).
-IMAGE_BUILD="bookworm-2"
-IMAGE_ALIAS="dhis2-debian-12"   # lib/os/images.ts LOCAL_IMAGE.alias
+IMAGE_REV=3
 CACHE_DIR="${DHIS2_CACHE_DIR:?DHIS2_CACHE_DIR is not set}/lxd-image"
-image_yaml="$(lxc image show "local:$IMAGE_ALIAS" </dev/null 2>/dev/null || true)"
+
 
 import_image() {   # file
   local t0 fp; t0=$(date +%s.%N)
@@ -65,8 +67,8 @@ build_image() {   # output file
   local out="$1" arch uname_m mirror security work t0
   arch="$(dpkg --print-architecture)"
   uname_m="$(uname -m)"
-  mirror="${DHIS2_DEBIAN_MIRROR:-$(detect_mirror bookworm || echo http://deb.debian.org/debian)}"
-  security="$(detect_mirror bookworm-security || echo http://deb.debian.org/debian-security)"
+  mirror="${DHIS2_DEBIAN_MIRROR:-$(detect_mirror "$SUITE" || detect_mirror bookworm || echo http://deb.debian.org/debian)}"
+  security="$(detect_mirror "$SUITE-security" || detect_mirror bookworm-security || echo http://deb.debian.org/debian-security)"
   install_missing debootstrap xz-utils
   work="$(mktemp -d /var/tmp/dhis2-lxd-image.XXXXXX)"
   # shellcheck disable=SC2064
@@ -74,9 +76,12 @@ build_image() {   # output file
   log "building $IMAGE_ALIAS ($IMAGE_BUILD, $arch) with debootstrap from $mirror"
   t0=$(date +%s.%N)
   # (niced, as the compression below: a shared machine keeps its other work's pace)
-  nice -n 10 debootstrap --variant=minbase --arch="$arch" \
-    --include=systemd,systemd-sysv,systemd-resolved,udev,dbus,iproute2,netbase,ca-certificates,apt,procps,iputils-ping,less \
-    bookworm "$work/rootfs" "$mirror" </dev/null >"$work/debootstrap.log" 2>&1 \
+  # bullseye: systemd-resolved is part of systemd; networkd cannot configure eth0 in its containers
+  # (systemd 247: udev's trigger fails there, the link stays "pending"), so ifupdown and dhclient
+  local include=systemd,systemd-sysv,udev,dbus,iproute2,netbase,ca-certificates,apt,procps,iputils-ping,less
+  if [ "$SUITE" = bullseye ]; then include="$include,ifupdown,isc-dhcp-client"; else include="$include,systemd-resolved"; fi
+  nice -n 10 debootstrap --variant=minbase --arch="$arch" --include="$include" \
+    "$SUITE" "$work/rootfs" "$mirror" </dev/null >"$work/debootstrap.log" 2>&1 \
     || { tail -n 30 "$work/debootstrap.log" >&2; die "debootstrap failed (log above)"; }
   log "debootstrap: $(elapsed "$t0")"
   local r="$work/rootfs"
@@ -86,13 +91,13 @@ build_image() {   # output file
   cat >"$r/etc/apt/sources.list.d/debian.sources" <<EOF
 Types: deb
 URIs: $mirror
-Suites: bookworm bookworm-updates
+Suites: $SUITE $SUITE-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 Types: deb
 URIs: $security
-Suites: bookworm-security
+Suites: $SUITE-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
@@ -100,11 +105,16 @@ EOF
   # No translated package descriptions: a shorter `apt-get update`.
   echo 'Acquire::Languages "none";' >"$r/etc/apt/apt.conf.d/99dhis2-no-translations"
 
-  # Network: DHCP on eth0 with systemd-networkd; DNS through systemd-resolved (the bridge's
-  # dnsmasq). udev is needed: LXD mounts /sys read-write, so networkd waits for udev to
-  # initialise a link before configuring it (without udev eth0 stays "pending", no address).
-  mkdir -p "$r/etc/systemd/network"
-  cat >"$r/etc/systemd/network/eth0.network" <<'EOF'
+  # Network: DHCP on eth0 (LXD's DHCP hands each container the plan's fixed address). bookworm and
+  # later: systemd-networkd, DNS through systemd-resolved (the bridge's dnsmasq); udev is needed:
+  # LXD mounts /sys read-write, so networkd waits for udev to initialise a link before configuring
+  # it. bullseye: ifupdown with dhclient, which writes /etc/resolv.conf.
+  if [ "$SUITE" = bullseye ]; then
+    printf 'auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet dhcp\n' >"$r/etc/network/interfaces"
+    rm -f "$r/etc/resolv.conf" && : >"$r/etc/resolv.conf"
+  else
+    mkdir -p "$r/etc/systemd/network"
+    cat >"$r/etc/systemd/network/eth0.network" <<'EOF'
 [Match]
 Name=eth0
 
@@ -116,10 +126,11 @@ IPv6AcceptRA=no
 [DHCPv4]
 UseDomains=true
 EOF
-  chroot "$r" systemctl enable systemd-networkd.service systemd-resolved.service >/dev/null 2>&1
-  ln -sfn ../run/systemd/resolve/stub-resolv.conf "$r/etc/resolv.conf"
-  mkdir -p "$r/etc/systemd/resolved.conf.d"
-  printf '[Resolve]\nLLMNR=no\nMulticastDNS=no\n' >"$r/etc/systemd/resolved.conf.d/dhis2.conf"
+    chroot "$r" systemctl enable systemd-networkd.service systemd-resolved.service >/dev/null 2>&1
+    ln -sfn ../run/systemd/resolve/stub-resolv.conf "$r/etc/resolv.conf"
+    mkdir -p "$r/etc/systemd/resolved.conf.d"
+    printf '[Resolve]\nLLMNR=no\nMulticastDNS=no\n' >"$r/etc/systemd/resolved.conf.d/dhis2.conf"
+  fi
 
   # Identity: hostname and hosts from the container name (metadata templates below); a machine
   # id generated on first boot (an empty file), so containers do not share one (nor a DHCP DUID).
@@ -151,9 +162,9 @@ architecture: $uname_m
 creation_date: $(date +%s)
 properties:
   architecture: $arch
-  description: Debian 12 (bookworm) $arch minbase with systemd, for DHIS2 (build $IMAGE_BUILD)
+  description: Debian $VERSION ($SUITE) $arch minbase with systemd, for DHIS2 (build $IMAGE_BUILD)
   os: debian
-  release: bookworm
+  release: $SUITE
   variant: dhis2
   serial: "$(date -u +%Y%m%d_%H%M)"
   dhis2.build: $IMAGE_BUILD
@@ -181,45 +192,62 @@ cleanup_build() {   # work dir: unmount anything debootstrap left mounted, then 
   rm -rf --one-file-system "$1" "${cached:-/nonexistent}.partial"
 }
 
-if [ -n "$image_yaml" ]; then
-  build="$(awk '/^[^ ]/ { inp = ($0 == "properties:") } inp && /^  dhis2.build: / { print $2; exit }' <<<"$image_yaml")"
-  if [ -n "$build" ] && [ "$build" != "$IMAGE_BUILD" ]; then
-    log "note: image $IMAGE_ALIAS is build $build, this script builds $IMAGE_BUILD; to replace it:" \
-      "lxc image delete $IMAGE_ALIAS, then run again"
-  fi
-  if [ -n "${DHIS2_LXD_IMAGE_FILE:-}" ]; then
-    log "note: image $IMAGE_ALIAS exists; DHIS2_LXD_IMAGE_FILE not imported (lxc image delete $IMAGE_ALIAS to replace it)"
-  fi
-elif [ -n "${DHIS2_LXD_IMAGE_FILE:-}" ]; then
-  [ -f "$DHIS2_LXD_IMAGE_FILE" ] || die "DHIS2_LXD_IMAGE_FILE=$DHIS2_LXD_IMAGE_FILE: no such file"
-  import_image "$DHIS2_LXD_IMAGE_FILE" || die "lxc image import $DHIS2_LXD_IMAGE_FILE failed"
-else
-  cached="$CACHE_DIR/$IMAGE_ALIAS-$IMAGE_BUILD-$(dpkg --print-architecture).tar.xz"
-  done_image=0
-  if [ -f "$cached" ]; then
-    if import_image "$cached"; then
-      done_image=1
-    else
-      log "the cached image $cached did not import; removing it and building again"
-      rm -f "$cached"
+provide_image() {   # os id (debian-NN)
+  VERSION="${1#debian-}"
+  case "$VERSION" in
+    11) SUITE=bullseye ;;
+    12) SUITE=bookworm ;;
+    13) SUITE=trixie ;;
+    *) die "no LXD image for $1: the containers run debian-11, debian-12 or debian-13" ;;
+  esac
+  IMAGE_ALIAS="dhis2-debian-$VERSION"   # lib/os/images.ts lxdAlias
+  IMAGE_BUILD="$SUITE-$IMAGE_REV"
+  local image_yaml build cached done_image remote t0
+  image_yaml="$(lxc image show "local:$IMAGE_ALIAS" </dev/null 2>/dev/null || true)"
+  if [ -n "$image_yaml" ]; then
+    build="$(awk '/^[^ ]/ { inp = ($0 == "properties:") } inp && /^  dhis2.build: / { print $2; exit }' <<<"$image_yaml")"
+    if [ -n "$build" ] && [ "$build" != "$IMAGE_BUILD" ]; then
+      log "note: image $IMAGE_ALIAS is build $build, this script builds $IMAGE_BUILD; to replace it:" \
+        "lxc image delete $IMAGE_ALIAS, then run again"
+    fi
+    if [ -n "${DHIS2_LXD_IMAGE_FILE:-}" ]; then
+      log "note: image $IMAGE_ALIAS exists; DHIS2_LXD_IMAGE_FILE not imported (lxc image delete $IMAGE_ALIAS to replace it)"
+    fi
+  elif [ -n "${DHIS2_LXD_IMAGE_FILE:-}" ]; then
+    [ -f "$DHIS2_LXD_IMAGE_FILE" ] || die "DHIS2_LXD_IMAGE_FILE=$DHIS2_LXD_IMAGE_FILE: no such file"
+    import_image "$DHIS2_LXD_IMAGE_FILE" || die "lxc image import $DHIS2_LXD_IMAGE_FILE failed"
+  else
+    cached="$CACHE_DIR/$IMAGE_ALIAS-$IMAGE_BUILD-$(dpkg --print-architecture).tar.xz"
+    done_image=0
+    if [ -f "$cached" ]; then
+      if import_image "$cached"; then
+        done_image=1
+      else
+        log "the cached image $cached did not import; removing it and building again"
+        rm -f "$cached"
+      fi
+    fi
+    remote="${DHIS2_LXD_IMAGE_REMOTE-images:debian/$VERSION}"
+    if [ "$done_image" -eq 0 ] && [ -n "$remote" ]; then
+      log "trying lxc image copy $remote (30 s at most)"
+      t0=$(date +%s.%N)
+      if timeout 30 lxc image copy "$remote" local: --alias "$IMAGE_ALIAS" </dev/null >&2; then
+        did "copied $remote as $IMAGE_ALIAS in $(elapsed "$t0")"
+        done_image=1
+      else
+        log "no image from $remote ($(elapsed "$t0")); building one"
+      fi
+    fi
+    if [ "$done_image" -eq 0 ]; then
+      build_image "$cached"
+      import_image "$cached" || die "lxc image import $cached failed"
     fi
   fi
-  remote="${DHIS2_LXD_IMAGE_REMOTE-images:debian/12}"
-  if [ "$done_image" -eq 0 ] && [ -n "$remote" ]; then
-    log "trying lxc image copy $remote (30 s at most)"
-    t0=$(date +%s.%N)
-    if timeout 30 lxc image copy "$remote" local: --alias "$IMAGE_ALIAS" </dev/null >&2; then
-      did "copied $remote as $IMAGE_ALIAS in $(elapsed "$t0")"
-      done_image=1
-    else
-      log "no image from $remote ($(elapsed "$t0")); building one"
-    fi
-  fi
-  if [ "$done_image" -eq 0 ]; then
-    build_image "$cached"
-    import_image "$cached" || die "lxc image import $cached failed"
-  fi
-fi
+}
+
+systems="${DHIS2_LXD_OS:-debian-12}"
+[ -z "${DHIS2_LXD_IMAGE_FILE:-}" ] || [ "$(wc -w <<<"$systems")" -eq 1 ] || die "DHIS2_LXD_IMAGE_FILE is one image: give DHIS2_LXD_OS one system"
+for os in $systems; do provide_image "$os"; done
 
 log "done in $(elapsed "$t_start")$([ "$changed" -eq 0 ] && echo ': nothing to change')"
 echo ok

@@ -24,16 +24,26 @@ import { MAIN, mainStack, stackFile, writeMainStack, type Artifacts } from "./st
 
 const KEEP = process.env.DHIS2_E2E_KEEP === "1";
 
-/** The stand-in WAR and glowroot archive (tests/e2e/standin), built with the JDK. */
+/** The stand-in WARs (jakarta, javax, embedded) and glowroot archive (tests/e2e/standin), built with the JDK. */
 async function buildStandIns(): Promise<Artifacts> {
   const out = path.join(WORK, "artifacts");
   fs.mkdirSync(out, { recursive: true });
-  const schema = path.join(WORK, "standin-schema.sql");
-  // what DHIS2's migrations would create: the tracker tables and some metadata
-  fs.writeFileSync(schema, dhis2SchemaSql("trackedentity") + metadataSql());
-  const r = await run("bash", [path.join(ROOT, "tests/e2e/standin/build.sh"), out, schema]);
+  // what DHIS2's migrations would create: the tracker tables of each era, and some metadata
+  const schema = (era: Parameters<typeof dhis2SchemaSql>[0]) => {
+    const file = path.join(WORK, `standin-schema-${era}.sql`);
+    fs.writeFileSync(file, dhis2SchemaSql(era) + metadataSql());
+    return file;
+  };
+  const t0 = Date.now();
+  const r = await run("bash", [path.join(ROOT, "tests/e2e/standin/build.sh"), out, schema("trackedentity"), schema("tei"), schema("split-events")]);
   if (r.code !== 0) throw new Error(`building the stand-ins failed:\n${r.stdout}\n${r.stderr}`);
-  return { war: path.join(out, "dhis2-standin.war"), glowroot: path.join(out, "glowroot-standin-dist.zip") };
+  console.log(`stand-ins built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return {
+    war: path.join(out, "dhis2-standin.war"),
+    warJavax: path.join(out, "dhis2-standin-javax.war"),
+    warEmbedded: path.join(out, "dhis2-standin-embedded.war"),
+    glowroot: path.join(out, "glowroot-standin-dist.zip"),
+  };
 }
 
 async function cleanSlate(): Promise<void> {

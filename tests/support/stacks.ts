@@ -12,7 +12,7 @@ export function cloudStack(opts: { isolation: "lxd" | "vm"; cpus: number; memory
     isolation: opts.isolation,
     domain: "dhis2.example.org",
     sizes: opts.isolation === "lxd" ? { host: size } : { database: size, instance: { cpus: opts.cpus, memoryGb: opts.memoryGb } },
-    instances: names.map((name, i) => ({ name, version: "2.41.3", path: i === 0 ? "/" : `/${name}` })),
+    instances: names.map((name, i) => ({ name, version: "2.42.1", path: i === 0 ? "/" : `/${name}` })),
     admin: { sshKeys: [SSH_KEY], allowedCidrs: ["196.12.4.0/24"] },
     alerts: { recipients: ["ops@example.org"], smtp: { host: "smtp.example.org" } },
   };

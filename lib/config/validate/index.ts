@@ -11,6 +11,7 @@ import { stackConfig } from "../schema";
 import { validateAdmin, validatePlacement, validateTls } from "./access";
 import { validateAlerts, validateMonitoring } from "./alerts";
 import { validateInstances } from "./instances";
+import { checkCloudImage, roleSystems, validateOs, validateSources, warnEndOfLife } from "./os";
 import { validateLxd, validatePlatform } from "./platform";
 import { validatePostgres } from "./postgres";
 import { Problems, zodProblems } from "./problems";
@@ -32,9 +33,14 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
   const c = parsed.data;
   const p = new Problems();
   const choice = validatePlatform(c, p);
-  const postgres = validatePostgres(c, choice, p);
+  const oses = validateOs(c, choice, p);
+  const { os: databaseOs, ...postgres } = validatePostgres(c, oses, p);
   const sizes = validateSizes(c, choice, p);
-  const instances = validateInstances(c, choice, postgres.version, sizes, p);
+  const instances = validateInstances(c, choice, oses, postgres.version, sizes, p);
+  const os = roleSystems(oses, databaseOs);
+  const systems = [os.proxy, os.database, os.monitor, ...instances.map((i) => i.os)];
+  warnEndOfLife(systems, p);
+  checkCloudImage(c, systems, p);
   const tls = validateTls(c, choice, p);
   const admin = validateAdmin(c, choice, p);
   const alerts = validateAlerts(c, choice, choice.domain, p);
@@ -53,6 +59,8 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
       domain: choice.domain!,
       networkCidr: choice.networkCidr,
       postgres,
+      os,
+      sources: validateSources(c),
       sizes: { host: sizes.host, proxy: sizes.proxy, database: sizes.database, monitor: sizes.monitor },
       instances,
       tls,

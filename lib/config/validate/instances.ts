@@ -1,22 +1,16 @@
-/** The DHIS2 instances: versions against PostgreSQL and the platform's image, routes, search indexes. */
+/** The DHIS2 instances: versions against PostgreSQL, their runtime on their node's system (./runtime.ts), routes, search indexes. */
 import { defaultWarUrl, resolveDhis2Runtime, LATEST_MAJOR } from "../../dhis2/compat";
 import { DEFAULTS, RESERVED_PATHS } from "../defaults";
 import type { InstanceConfig } from "../model";
 import type { StackConfigInput } from "../schema";
+import type { OsChoices } from "./os";
 import type { PlatformChoice } from "./platform";
+import { instanceRuntime } from "./runtime";
 import type { Problems } from "./problems";
 import type { Sizes } from "./sizes";
 
-function servletHint(major: number, container: string): string {
-  if (major < 42 && container === "tomcat10") return " (DHIS2 before 2.42 uses javax.servlet, Tomcat 10 requires jakarta.servlet)";
-  if (major === 42 && container === "tomcat9") return " (DHIS2 2.42 uses jakarta.servlet, which needs Tomcat 10)";
-  if (major >= 43 && container !== "embedded") return " (DHIS2 2.43 and later run their own embedded server, no Tomcat)";
-  return "";
-}
-
-export function validateInstances(c: StackConfigInput, choice: PlatformChoice, pgVersion: number, sizes: Sizes, p: Problems): InstanceConfig[] {
+export function validateInstances(c: StackConfigInput, choice: PlatformChoice, oses: OsChoices, pgVersion: number, sizes: Sizes, p: Problems): InstanceConfig[] {
   const { platform, isolation, rules, domain } = choice;
-  const image = rules.image;
   const instancesIn = c.instances;
   if (!instancesIn) p.add(["instances"], "is required: list the DHIS2 instances, e.g. [{ name: production, version: \"2.41.3\", path: / }]");
   const instances: InstanceConfig[] = [];
@@ -37,20 +31,7 @@ export function validateInstances(c: StackConfigInput, choice: PlatformChoice, p
     if (!runtime.supported) {
       p.warn(`dhis2:instances[${i}].version ${inst.version}: DHIS2 2.${runtime.major} no longer receives security patches (supported: the three latest, up to 2.${LATEST_MAJOR}); plan the upgrade.`);
     }
-    const container = inst.servletContainer ?? runtime.servletContainers[0]!;
-    if (!runtime.servletContainers.includes(container)) {
-      p.add(at("servletContainer"), `DHIS2 ${runtime.display} cannot run on ${container}: allowed: ${runtime.servletContainers.join(", ")}${servletHint(runtime.major, container)}`, container);
-    }
-    // on a platform with a fixed image: the newest JDK it packages that the release accepts
-    const imageJdk = image?.jdks.filter((v) => v >= runtime.jdkMinimum).at(-1);
-    const jdk = inst.jdk ?? (imageJdk && runtime.jdkRecommended > imageJdk ? imageJdk : runtime.jdkRecommended);
-    if (jdk < runtime.jdkMinimum) p.add(at("jdk"), `DHIS2 ${runtime.display} needs JDK ${runtime.jdkMinimum} or newer: allowed: ${[11, 17, 21].filter((v) => v >= runtime.jdkMinimum).join(", ")}`, jdk);
-    else if (image && !image.jdks.includes(jdk)) {
-      p.add(at("jdk"), `platform "${platform}" runs ${image.name} containers, which package JDK ${image.jdks.join(", ")} only: allowed: ${image.jdks.join(", ")}`, jdk);
-    }
-    if (image && runtime.servletContainers.includes(container) && !image.servletContainers.includes(container)) {
-      p.add(at(inst.servletContainer ? "servletContainer" : "version"), `DHIS2 ${runtime.display} needs ${container}, which ${image.name} does not package (it has ${image.servletContainers.join(", ")}): on platform "${platform}" use DHIS2 2.42 or newer`, inst.servletContainer ?? inst.version);
-    }
+    const rt = instanceRuntime(c, inst, i, runtime, oses, p);
 
     if (inst.hostname && inst.path && inst.path !== "/") {
       p.add(at("path"), `an instance with its own hostname is served at "/": remove path or hostname`, inst.path);
@@ -88,8 +69,7 @@ export function validateInstances(c: StackConfigInput, choice: PlatformChoice, p
       path,
       baseUrl: `https://${hostname}${path === "/" ? "" : path}`,
       war: inst.war ?? defaultWarUrl(runtime),
-      servletContainer: container,
-      jdk,
+      ...rt,
       heapMb: inst.heapMb,
       connectionPoolMaxSize: inst.connectionPoolMaxSize,
       size: sizes.withDefault({ ...c.sizes?.instance, ...inst.size }, DEFAULTS.vmInstance),

@@ -1,15 +1,21 @@
-/** PostgreSQL: the major version (and what the platform's image packages), durability. */
+/** PostgreSQL: the major version (from the database node's system or PostgreSQL's apt repository), durability. */
+import { OS_IMAGES, type OsId } from "../../os/images";
 import { DEFAULTS } from "../defaults";
 import type { DeploymentConfig } from "../model";
 import type { StackConfigInput } from "../schema";
-import type { PlatformChoice } from "./platform";
+import { nodeOs, type OsChoices } from "./os";
 import type { Problems } from "./problems";
 
-export function validatePostgres(c: StackConfigInput, { platform, rules }: PlatformChoice, p: Problems): DeploymentConfig["postgres"] {
-  const image = rules.image;
-  const version = c.postgresVersion ?? image?.postgres[0] ?? DEFAULTS.postgresVersion;
-  if (image && !image.postgres.includes(version)) {
-    p.add(["postgresVersion"], `platform "${platform}" runs the roles in ${image.name} containers, which package PostgreSQL ${image.postgres.join(", ")} only: allowed: ${image.postgres.join(", ")}`, version);
+/**
+ * The PostgreSQL major (default: the one the database node's system packages) and the database
+ * node's system: where nodes are made per stack, one that packages the major; otherwise the
+ * system named, with the major from the PostgreSQL project's apt repository when it lacks it.
+ */
+export function validatePostgres(c: StackConfigInput, oses: OsChoices, p: Problems): DeploymentConfig["postgres"] & { os: OsId } {
+  const version = c.postgresVersion ?? OS_IMAGES[oses.named.database ?? oses.default].postgres[0] ?? DEFAULTS.postgresVersion;
+  const { os, native } = nodeOs(oses, oses.named.database, (o) => o.postgres.includes(version));
+  if (!native) {
+    p.warn(`PostgreSQL ${version} comes from the PostgreSQL project's apt repository: ${OS_IMAGES[os].name}, the database's system, does not package it (dhis2:sources.postgresql; the database server must reach it or a mirror).`);
   }
   if (version === 13) {
     p.warn(`dhis2:postgresVersion 13: PostgreSQL 13 reached end of life in November 2025 and gets no more security fixes; accepted because the COVAX guidance names it, but plan the upgrade to 16 (the default).`);
@@ -21,5 +27,5 @@ export function validatePostgres(c: StackConfigInput, { platform, rules }: Platf
   } else if (c.postgres?.walWriterDelayMs !== undefined && c.postgres.walWriterDelayMs > 1000) {
     p.warn(`dhis2:postgres.walWriterDelayMs ${c.postgres.walWriterDelayMs} only matters with synchronousCommit off.`);
   }
-  return { version, synchronousCommit, walWriterDelayMs, reservedConnections: c.postgres?.reservedConnections ?? DEFAULTS.reservedConnections };
+  return { version, synchronousCommit, walWriterDelayMs, reservedConnections: c.postgres?.reservedConnections ?? DEFAULTS.reservedConnections, from: native ? "distribution" : "pgdg", os };
 }

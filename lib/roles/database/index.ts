@@ -5,6 +5,7 @@
  * after everything started, each instance's tracker search indexes (./search-indexes.ts).
  * Opens 5432 to each instance. Templates: templates/database/.
  */
+import { OS_IMAGES, type OsId } from "../../os/images";
 import type { Plan } from "../../plan";
 import { hostCidr, PORTS } from "../../plan/topology";
 import { humanMb } from "../../plan/units";
@@ -13,7 +14,7 @@ import { file, type RenderedFile } from "../../render/file";
 import { PATHS } from "../../render/paths";
 import { sqlLiteral } from "../../render/shell";
 import { flow, fromNode } from "../flows";
-import { NOTHING, type Role, type RoleContext } from "../types";
+import { NOTHING, type AptSource, type Role, type RoleContext } from "../types";
 import { searchIndexScript, searchIndexTarget } from "./search-indexes";
 
 function files({ plan }: RoleContext): RenderedFile[] {
@@ -67,6 +68,15 @@ export function databasesSql(plan: Plan, passwords: Readonly<Record<string, stri
   });
 }
 
+/** The PostgreSQL project's apt repository (dhis2:sources.postgresql) for a major the system lacks. */
+function postgresRepository(plan: Plan, os: OsId): AptSource {
+  const repo = plan.config.sources.postgresql;
+  return {
+    name: "postgresql", purpose: `PostgreSQL ${plan.postgres.version} (${OS_IMAGES[os].name} does not package it)`,
+    url: repo.url, suite: `${OS_IMAGES[os].codename}-pgdg`, component: "main", key: repo.key, fingerprint: repo.fingerprint,
+  };
+}
+
 /** Where PostgreSQL keeps its clusters on Debian: the data volume is mounted here. */
 export const POSTGRES_DATA_PATH = "/var/lib/postgresql";
 
@@ -75,12 +85,15 @@ export const database: Role = {
   name: "database",
   dedicatedCpus: true,
   dataVolumes: () => [{ key: "pgdata", path: POSTGRES_DATA_PATH, purpose: "PostgreSQL data" }],
+  // contrib (pg_trgm, btree_gin) is part of postgresql-N; the postgresql-contrib metapackage would
+  // pull in the system's default major beside it
   packages: ({ plan }) => {
     const v = plan.postgres.version;
-    return [`postgresql-${v}`, `postgresql-${v}-postgis-3`, "postgresql-contrib", "ssl-cert", "libdbd-pg-perl"];
+    return [`postgresql-${v}`, `postgresql-${v}-postgis-3`, "ssl-cert", "libdbd-pg-perl"];
   },
   files,
-  setup: ({ plan }) => ({
+  setup: ({ plan, node }) => ({
+    repositories: plan.config.postgres.from === "pgdg" ? [postgresRepository(plan, node.os)] : [],
     section: renderTemplate("database/setup.sh.hbs", { version: plan.postgres.version, sslKey: PATHS.postgresSslKey, sslCert: PATHS.postgresSslCert }),
   }),
   services: () => ["postgresql"],

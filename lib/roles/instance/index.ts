@@ -5,7 +5,6 @@
  * agent. Never runs as root. Opens Tomcat (and glowroot's UI) to the proxy only.
  * Templates: templates/instance/.
  */
-import type { ServletContainer } from "../../dhis2/compat";
 import type { InstancePlan, Plan } from "../../plan";
 import { PORTS } from "../../plan/topology";
 import { clamp } from "../../plan/units";
@@ -15,6 +14,7 @@ import { file, type RenderedFile } from "../../render/file";
 import { glowrootPath, PATHS, SERVICE_USER, warFileName } from "../../render/paths";
 import type { DeploymentSecrets } from "../../render/secrets";
 import { flow, fromNode } from "../flows";
+import { jdkGlob, runtimePackages, runtimeRepositories, tomcatArchiveSteps, tomcatLayout, tomcatMajor } from "./runtime";
 import { NOTHING, type Role, type RoleContext, type RoleStep, type RoleStepInputs } from "../types";
 
 /** The instance a node runs. */
@@ -24,21 +24,12 @@ export function instanceOf(plan: Plan, node: string): InstancePlan {
   return inst;
 }
 
-/**
- * The distribution's Tomcat: CATALINA_HOME (linked as /opt/tomcat), its default configuration
- * (web.xml, context.xml, ...) and its own service, which is masked before the package is
- * installed so that it never starts.
- */
-export function distributionTomcat(container: ServletContainer): { home: string; defaults: string; service: string } | undefined {
-  if (container !== "tomcat10" && container !== "tomcat9") return undefined;
-  return { home: `/usr/share/${container}`, defaults: `/usr/share/${container}/etc`, service: `${container}.service` };
-}
-
 function files({ plan, node }: RoleContext, secrets: DeploymentSecrets): RenderedFile[] {
   const { config, topology } = plan;
   const inst = instanceOf(plan, node.name);
   const c = inst.config;
   const glowroot = config.monitoring.glowroot;
+  const proxyRegex = topology.proxy.address.replace(/\./g, "\\.");
   const javaOpts = glowroot ? `${inst.jvm.javaOpts} -javaagent:${PATHS.glowrootDir}/glowroot.jar` : inst.jvm.javaOpts;
   const common = {
     stack: config.stack,
@@ -68,18 +59,22 @@ function files({ plan, node }: RoleContext, secrets: DeploymentSecrets): Rendere
   ];
   if (c.servletContainer === "embedded") {
     out.push(file(PATHS.dhis2Unit, renderTemplate("instance/dhis2-embedded.service.hbs", {
-      ...common, warPath: `${PATHS.dhis2Home}/dhis2.war`,
+      ...common,
+      warPath: `${PATHS.dhis2Home}/dhis2.war`,
+      contextPath: c.path,
+      // X-Forwarded-* trusted from the proxy only (systemd reads "\\" as one backslash)
+      internalProxiesRegex: proxyRegex.replace(/\\/g, "\\\\"),
     }), "0644", "root", "root", "systemctl daemon-reload && systemctl restart dhis2"));
   } else {
-    const tomcatMajor = c.servletContainer === "tomcat9" ? 9 : 10;
+    const major = tomcatMajor(c.servletContainer);
     out.push(
       file(`${PATHS.catalinaBase}/conf/server.xml`, renderTemplate("instance/server.xml.hbs", {
         ...common,
-        tomcatMajor,
+        tomcatMajor: major,
         proxyAddress: topology.proxy.address,
         proxyName: c.hostname,
         maxThreads: clamp(Math.round(inst.node.budget.cpus * 16), 50, 300),
-        internalProxiesRegex: topology.proxy.address.replace(/\./g, "\\."),
+        internalProxiesRegex: proxyRegex,
       }), "0640", "root", SERVICE_USER, "systemctl restart dhis2"),
       file(PATHS.dhis2Unit, renderTemplate("instance/dhis2-tomcat.service.hbs", {
         ...common, tomcatMajor, catalinaHome: PATHS.catalinaHome, catalinaBase: PATHS.catalinaBase,
@@ -115,7 +110,7 @@ export function glowrootScript(plan: Plan, artifact: ArtifactSource): string {
 function steps({ plan, node }: RoleContext, inputs: RoleStepInputs): RoleStep[] {
   const inst = instanceOf(plan, node.name);
   const war = inputs.artifact("war", inst.config.war);
-  const out: RoleStep[] = [{ name: "war", phase: "install", script: warScript(plan, inst, war), ...withCopy(war) }];
+  const out: RoleStep[] = [...tomcatArchiveSteps(plan, inst.config, inputs), { name: "war", phase: "install", script: warScript(plan, inst, war), ...withCopy(war) }];
   if (plan.config.monitoring.glowroot) {
     const gr = inputs.artifact("glowroot", plan.config.monitoring.glowrootArchive);
     out.push({ name: "glowroot", phase: "install", script: glowrootScript(plan, gr), ...withCopy(gr) });
@@ -129,25 +124,23 @@ export const instance: Role = {
   dedicatedCpus: true,
   packages: ({ plan, node }) => {
     const c = instanceOf(plan, node.name).config;
-    const own = [`openjdk-${c.jdk}-jre-headless`];
-    // the distribution's Tomcat, whose own service stays masked (distributionTomcat): the
-    // toolkit's dhis2.service runs it with this instance's CATALINA_BASE
-    if (c.servletContainer === "tomcat10") own.push("tomcat10");
-    if (c.servletContainer === "tomcat9") own.push("tomcat9");
-    if (plan.config.monitoring.glowroot) own.push("unzip");
-    return own;
+    // the distribution's Tomcat, whose own service stays masked (tomcatLayout): the toolkit's
+    // dhis2.service runs it with this instance's CATALINA_BASE
+    return [...runtimePackages(c), ...(plan.config.monitoring.glowroot ? ["unzip"] : [])];
   },
   files,
   setup: ({ plan, node }) => {
     const c = instanceOf(plan, node.name).config;
-    const tomcat = distributionTomcat(c.servletContainer);
+    const tomcat = tomcatLayout(c);
     return {
-      masked: tomcat ? [tomcat.service] : [],
+      repositories: runtimeRepositories(plan, c),
+      masked: tomcat?.service ? [tomcat.service] : [],
       section: renderTemplate("instance/setup.sh.hbs", {
         name: c.name,
         serviceUser: SERVICE_USER,
         dhis2Home: PATHS.dhis2Home,
         jdk: c.jdk,
+        jdkGlob: jdkGlob(c),
         javaHome: PATHS.javaHome,
         tomcat: tomcat ? { ...tomcat, link: PATHS.catalinaHome, base: PATHS.catalinaBase } : false,
         glowrootDir: plan.config.monitoring.glowroot ? PATHS.glowrootDir : false,

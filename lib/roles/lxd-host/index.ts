@@ -15,7 +15,7 @@ import { NOTHING, type HostNode, type Role, type RoleContext } from "../types";
 export function lxdHostNode(plan: Plan): HostNode | undefined {
   const { config, topology } = plan;
   if (config.isolation !== "lxd" || config.platform === "local") return undefined;
-  return { name: "host", role: "lxd-host", hostname: "dhis2-host", address: topology.gateway ?? "" };
+  return { name: "host", role: "lxd-host", hostname: "dhis2-host", address: topology.gateway ?? "", os: config.os.default };
 }
 
 function files({ plan, node }: RoleContext): RenderedFile[] {

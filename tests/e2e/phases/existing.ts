@@ -9,6 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LXD } from "../../../lib/render/lxd";
+import { lxdImageAlias, type OsId } from "../../../lib/os/images";
 import { PATHS } from "../../../lib/render/paths";
 import { PORTS } from "../../../lib/plan/topology";
 import {
@@ -23,6 +24,8 @@ export const EXISTING = "e2e-existing";
 /** The "data centre": its own LXD network, made and removed by this phase. */
 const NETWORK = { bridge: "dhis2e2ex0", gateway: "10.231.41.1", cidr: "10.231.41.0/24" } as const;
 const SERVERS = { proxy: "10.231.41.2", production: "10.231.41.11", database: "10.231.41.20", monitor: "10.231.41.30" } as const;
+/** What the data centre installed: PostgreSQL 13 and DHIS2 2.40 on Tomcat 9 want Debian 11 (bullseye). */
+const SERVER_OS: Record<keyof typeof SERVERS, OsId> = { proxy: "debian-12", production: "debian-11", database: "debian-11", monitor: "debian-12" };
 const serverName = (role: string) => `dhis2-e2ex-${role}`;
 /** A command on one of the "servers", as root (the test's own look, not the toolkit's SSH path). */
 const onServer = (role: string, script: string) => inContainer(serverName(role), script);
@@ -40,7 +43,7 @@ async function makeServers(publicKey: string): Promise<Record<string, string>> {
   if (net.code !== 0) throw new Error(`lxc network create ${NETWORK.bridge}: ${net.stderr}`);
   await Promise.all(Object.entries(SERVERS).map(async ([role, address]) => {
     const name = serverName(role);
-    for (const args of [["init", LXD.image, name, "--profile", LXD.profile], ["config", "device", "add", name, "eth0", "nic", "name=eth0", `network=${NETWORK.bridge}`, `ipv4.address=${address}`], ["start", name]]) {
+    for (const args of [["init", lxdImageAlias(SERVER_OS[role as keyof typeof SERVERS]), name, "--profile", LXD.profile], ["config", "device", "add", name, "eth0", "nic", "name=eth0", `network=${NETWORK.bridge}`, `ipv4.address=${address}`], ["start", name]]) {
       const r = await run("lxc", args);
       if (r.code !== 0) throw new Error(`lxc ${args.join(" ")}: ${r.stderr}`);
     }

@@ -67,7 +67,13 @@ export async function muninNodeProbe(muninNodeConf: string, opts: { files?: Rend
       }
       transcript.push(res.transcript);
       if (res.kind === "ok") plugins = res.plugins;
-      else failure = res.message;
+      else {
+        // a daemon that bound its port and then died (a bad user, say) resets the connection:
+        // say that it exited, which is what happened, once it has (at most 3 s later)
+        const gone = async () => { for (let i = 0; i < 30 && !exited; i++) await sleep(100); return exited; };
+        const e = await gone();
+        failure = e ? `munin-node exited (code ${e.code}, signal ${e.signal}) after ${res.message}` : res.message;
+      }
       break;
     }
     if (!plugins && !failure) failure = "timed out waiting for munin-node to listen";

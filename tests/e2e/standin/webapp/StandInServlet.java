@@ -6,6 +6,8 @@ package org.dhis2infra.standin;
 // creates a DHIS2-shaped tracker schema on first start (as DHIS2's migrations would), and answers
 // /api/ping and /api/system/info. It is never shipped or deployed as DHIS2.
 
+// Compiled as written against jakarta.servlet (Tomcat 10.1, the embedded server) and, with the
+// package renamed by build.sh, against javax.servlet (Tomcat 9): /api/system/info says which.
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
@@ -59,7 +61,10 @@ public class StandInServlet extends HttpServlet {
           rs.next();
           if (rs.getBoolean(1)) { schemaState = "present"; return; }
         }
-        try (InputStream in = getServletContext().getResourceAsStream("/WEB-INF/standin-schema.sql")) {
+        // in the WAR's WEB-INF, or (the executable stand-in) on the class path
+        InputStream found = getServletContext().getResourceAsStream("/WEB-INF/standin-schema.sql");
+        if (found == null) found = StandInServlet.class.getResourceAsStream("/standin-schema.sql");
+        try (InputStream in = found) {
           if (in == null) { schemaState = "no schema file"; return; }
           s.execute(new String(in.readAllBytes(), StandardCharsets.UTF_8));
         }
@@ -109,6 +114,17 @@ public class StandInServlet extends HttpServlet {
     out.append("\"version\":\"stand-in\",");
     out.append("\"contextPath\":").append(json(conf.getProperty("server.base.url"))).append(',');
     out.append("\"schema\":").append(json(schemaState)).append(',');
+    // what really runs this webapp, and what the request looked like after the proxy's headers
+    out.append("\"runtime\":{");
+    out.append("\"servletApi\":").append(json(HttpServlet.class.getPackageName().startsWith("javax.") ? "javax" : "jakarta")).append(',');
+    out.append("\"serverInfo\":").append(json(getServletContext().getServerInfo())).append(',');
+    out.append("\"javaVersion\":").append(json(System.getProperty("java.version"))).append(',');
+    out.append("\"javaHome\":").append(json(System.getProperty("java.home"))).append(',');
+    out.append("\"scheme\":").append(json(req.getScheme())).append(',');
+    out.append("\"secure\":").append(req.isSecure()).append(',');
+    out.append("\"remoteAddr\":").append(json(req.getRemoteAddr())).append(',');
+    out.append("\"contextPath\":").append(json(req.getContextPath()));
+    out.append("},");
     try (Connection c = connect(); Statement s = c.createStatement();
          ResultSet rs = s.executeQuery("SELECT version(), current_user, current_database(), host(inet_server_addr()),"
              + " (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()),"
