@@ -25,9 +25,9 @@ const PROJECT = path.resolve(__dirname, "..");
 function everything(): Plan {
   const raw = cloudStack({ isolation: "vm", cpus: 16, memoryGb: 32, instances: 3 });
   raw.instances = [
-    { name: "production", version: "2.41.3", path: "/" },
+    { name: "production", version: "2.41.3", os: "ubuntu-22.04", path: "/" },
     { name: "staging", version: "2.42.1", path: "/staging" },
-    { name: "training", version: "2.43.0", hostname: "training.example.org", size: { cpus: 4, memoryGb: 8 } },
+    { name: "training", version: "2.44.0", hostname: "training.example.org", size: { cpus: 4, memoryGb: 8 } },
   ];
   raw.alerts = { recipients: ["ops@example.org"], smtp: { host: "smtp.example.org", security: "tls", username: "alerts", password: "x" } };
   return load(raw).plan;
@@ -117,7 +117,7 @@ test("nft -c rejects a rule for a port written as text it does not know", async 
 for (const [name, make] of Object.entries({
   "local (container share of this machine)": STACKS.local!,
   "reference 32 CPU / 32 GB / SSD database server": () => loadStackFile(PROJECT, "example-existing").plan,
-  "PostgreSQL 13 values (wal_compression pglz)": () => load({ ...cloudStack({ isolation: "vm", cpus: 4, memoryGb: 8 }), postgresVersion: 13, instances: [{ name: "production", version: "2.40.4" }] }).plan,
+  "PostgreSQL 13 values (wal_compression pglz)": () => load({ ...cloudStack({ isolation: "vm", cpus: 4, memoryGb: 8 }), os: "debian-11", postgresVersion: 13, instances: [{ name: "production", version: "2.40.4" }] }).plan,
   "hdd and synchronous_commit off": () => load({ ...cloudStack({ isolation: "vm", cpus: 8, memoryGb: 16, disk: "hdd" }), postgres: { synchronousCommit: "off", walWriterDelayMs: 10000 } }).plan,
 })) {
   test.serial(`PostgreSQL runs the rendered conf.d file and SHOW gives every computed value: ${name}`, async (t) => {
@@ -143,6 +143,7 @@ test.serial("pg_hba.conf: the instance's role reaches only its database, only ov
     isolation: "vm",
     domain: "dhis2.example.org",
     postgresVersion: 15,
+    os: "ubuntu-22.04",
     instances: [{ name: "production", version: "2.41.3" }, { name: "training", version: "2.41.3", path: "/training" }],
     servers: {
       proxy: { address: "127.0.0.3" }, database: { address: "127.0.0.2" }, monitor: { address: "127.0.0.4" },

@@ -136,7 +136,7 @@ test.serial("Dhis2Deployment on existing servers: every role over SSH as the adm
   const stack = loadStackFile(PROJECT, "example-existing").plan.config;
   const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ0d3Bvb2xleGFtcGxla2V5Zm9yZG9jc29ubHkx";
   const raw = load({
-    platform: "existing", isolation: "vm", domain: stack.domain, postgresVersion: 16,
+    platform: "existing", isolation: "vm", os: "ubuntu-22.04", domain: stack.domain, postgresVersion: 16,
     instances: [{ name: "production", version: "2.41.3", path: "/" }],
     servers: {
       proxy: { address: "196.12.4.10", privateAddress: "10.10.20.2", hostKey },

@@ -10,7 +10,7 @@ import type { Plan } from "../lib/plan";
 import { listTemplates, renderedTemplates } from "../lib/render/engine";
 import { previewArtifact } from "../lib/render/artifacts";
 import { deploymentCredentials } from "../lib/render/credentials";
-import { nodeRoleSteps, renderDeployment, type HostPlan } from "../lib/render/hosts";
+import { nodeRoleSteps, renderDeployment, scriptOf, type HostPlan } from "../lib/render/hosts";
 import { tuningReport } from "../lib/render/report";
 import { lxdContainers, lxdDataVolumes, lxdNetwork, lxdRoleImages } from "../lib/render/lxd";
 import { generateSecretCommand, placeholderSecrets, type DeploymentSecrets } from "../lib/render/secrets";
@@ -30,22 +30,33 @@ function sentinelSecrets(plan: Plan): DeploymentSecrets {
   };
 }
 
-/** A stack that uses every feature: three instances (2.41, 2.42, 2.43), own hostname, provided TLS, relay login. */
+/** A stack that uses every feature: three instances (2.41 on Ubuntu 22.04's Tomcat 9, 2.42, 2.44 embedded), own hostname, provided TLS, relay login. */
 function everything(): Record<string, unknown> {
   const raw = cloudStack({ isolation: "vm", cpus: 16, memoryGb: 32, instances: 3 });
   raw.instances = [
-    { name: "production", version: "2.41.3", path: "/", trackerSearch: { attributes: ["w75KJ2mc4zz"] } },
+    { name: "production", version: "2.41.3", os: "ubuntu-22.04", path: "/", trackerSearch: { attributes: ["w75KJ2mc4zz"] } },
     { name: "staging", version: "2.42.1", path: "/staging" },
-    { name: "training", version: "2.43.0", hostname: "training.example.org", size: { cpus: 4, memoryGb: 8 } },
+    { name: "training", version: "2.44.0", hostname: "training.example.org", size: { cpus: 4, memoryGb: 8 } },
   ];
   raw.alerts = { recipients: ["ops@example.org", "oncall@example.org"], smtp: { host: "smtp.example.org", username: "alerts", password: "x" } };
   return raw;
+}
+
+/** Debian 12 servers asked for what Debian 12 does not package: Tomcat 9 (Apache's archive), JDK 21 (Temurin), PostgreSQL 16 (apt.postgresql.org). */
+function fromSources(): Record<string, unknown> {
+  return {
+    ...cloudStack({ isolation: "vm", cpus: 8, memoryGb: 16 }),
+    postgresVersion: 16,
+    sources: { tomcat9: { url: "https://mirror.example.org/tomcat/apache-tomcat-9.0.98.tar.gz", sha512: "0123456789abcdef".repeat(8) } },
+    instances: [{ name: "production", version: "2.41.3", path: "/", jdk: 21 }],
+  };
 }
 
 const stacks: Record<string, () => Plan> = {
   local: () => loadStackFile(PROJECT, "local").plan,
   "example-existing": () => loadStackFile(PROJECT, "example-existing").plan,
   everything: () => load(everything()).plan,
+  "from-sources": () => load(fromSources()).plan,
   "hcloud-lxd": () => load(cloudStack({ isolation: "lxd", cpus: 32, memoryGb: 64, instances: 2 })).plan,
   "provided-tls": () => load({ ...cloudStack({ isolation: "vm", cpus: 8, memoryGb: 16 }), platform: "aws", tls: { mode: "provided", certificateFile: "/etc/dhis2/cert.pem", keyFile: "/etc/dhis2/key.pem" } }).plan,
 };
@@ -137,7 +148,7 @@ test("nginx: a location per instance, a vhost per own host name, analytics rate 
 
 test("pg_hba: one database and role per instance, only from its own host, scram over TLS, the rest rejected", (t) => {
   const plan = stacks.everything!();
-  const hba = fileOf(rendered(plan), "database", "/etc/postgresql/16/main/pg_hba.conf")!.content;
+  const hba = fileOf(rendered(plan), "database", "/etc/postgresql/15/main/pg_hba.conf")!.content;
   const rules = hba.split("\n").filter((l) => l && !l.startsWith("#"));
   t.deepEqual(rules.map((l) => l.split(/\s+/)), [
     ["local", "all", "postgres", "peer"],
@@ -222,7 +233,7 @@ test("a memory upgrade of the database changes only PostgreSQL's conf.d file", (
   const b = rendered(load(after).plan);
   const changed: string[] = [];
   for (const h of b) for (const f of h.files) if (fileOf(a, h.host, f.path)?.content !== f.content) changed.push(`${h.host}:${f.path}`);
-  t.deepEqual(changed, ["database:/etc/postgresql/16/main/conf.d/dhis2.conf"]);
+  t.deepEqual(changed, ["database:/etc/postgresql/15/main/conf.d/dhis2.conf"]);
 });
 
 test("rendering is deterministic and the render report names every setting", (t) => {
@@ -271,4 +282,35 @@ test("the secret generator's command is the one every deployed secret was made w
   t.is(generateSecretCommand(24, "monitoring"), legacy(24, "monitoring"));
   t.throws(() => generateSecretCommand(8), { message: /16 to 128/ });
   t.throws(() => generateSecretCommand(32, "Bad User"), { message: /bad user name/ });
+});
+
+test("what the system does not package comes from the stack's sources: apt repositories signed by pinned keys, Tomcat from Apache's archive", (t) => {
+  const hosts = rendered(stacks["from-sources"]!());
+  const db = hosts.find((h) => h.role === "database")!;
+  const setupDb = scriptOf(db, "setup");
+  t.regex(setupDb, /deb \[signed-by=\/etc\/apt\/keyrings\/dhis2-postgresql\.gpg\] https:\/\/apt\.postgresql\.org\/pub\/repos\/apt bookworm-pgdg main/);
+  t.true(setupDb.includes('!= "B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8"'), "the key's fingerprint is checked");
+  t.true(db.packages.includes("postgresql-16") && !db.packages.includes("postgresql-contrib"), db.packages.join(" "));
+  const prod = hosts.find((h) => h.host === "production")!;
+  t.deepEqual(prod.packages.filter((p) => /jre|tomcat/.test(p)), ["temurin-21-jre"]);
+  t.deepEqual(prod.repositories.map((r) => `${r.name} ${r.suite}`), ["jdk bookworm"]);
+  t.deepEqual(prod.masked, []);
+  const tomcat = scriptOf(prod, "tomcat");
+  t.true(tomcat.includes("sha512sum -c") && tomcat.includes("0123456789abcdef".repeat(8)), "the archive's sha512 is checked");
+  t.true(tomcat.includes("https://mirror.example.org/tomcat/apache-tomcat-9.0.98.tar.gz"));
+  t.true(tomcat.includes("dhis2:sources.tomcat9.url"), "a failed download names the key");
+  const order = prod.steps.map((st) => ("name" in st ? st.name : st.kind));
+  t.true(order.indexOf("setup") < order.indexOf("tomcat") && order.indexOf("tomcat") < order.indexOf("war"), order.join(" "));
+  t.regex(scriptOf(prod, "setup"), /readlink -f \/usr\/lib\/jvm\/temurin-21-\*\/bin\/java/);
+  t.regex(fileOf(hosts, "production", "/etc/systemd/system/dhis2.service")!.content, /Tomcat 9 \(JDK 21\)/);
+  // every host checks it runs the system the stack says
+  for (const h of hosts) t.regex(scriptOf(h, "setup"), /if \[ "\$ID" != "debian" \] \|\| \[ "\$VERSION_ID" != "12" \]/, h.host);
+});
+
+test("2.44 runs on DHIS2's embedded server with its documented options; forwarded headers trusted from the proxy only", (t) => {
+  const plan = stacks.everything!();
+  const unit = fileOf(rendered(plan), "training", "/etc/systemd/system/dhis2.service")!.content;
+  const proxy = plan.topology.proxy.address.replace(/\./g, "\\\\.");
+  t.true(unit.includes("-Dserver.servlet.context.path=/ -Dserver.forward-headers-strategy=native"), unit);
+  t.true(unit.includes(`-Dserver.tomcat.remoteip.internal-proxies=${proxy} -jar /opt/dhis2/dhis2.war`), unit);
 });

@@ -13,7 +13,7 @@ const common = {
   platform: "existing",
   domain: "dhis2.health.example.org",
   postgresVersion: 16,
-  instances: [{ name: "production", version: "2.41.3", path: "/" }],
+  instances: [{ name: "production", version: "2.42.1", path: "/" }],
   admin: { sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ0d3Bvb2xleGFtcGxla2V5Zm9yZG9jc29ubHkx admin@example.org"], allowedCidrs: ["196.12.4.0/24"] },
   alerts: { recipients: ["dhis2-admins@health.example.org"], smtp: { host: "smtp.health.example.org" } },
 };

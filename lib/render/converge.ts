@@ -55,7 +55,7 @@ export function setupScript(ctx: RoleContext, roles: readonly Role[], packages: 
   const os = OS_IMAGES[ctx.node.os];
   return renderTemplate("host/setup.sh.hbs", {
     stack: config.stack,
-    os: { ...os.osRelease, name: os.name, id: ctx.node.os },
+    os: { ...os.osRelease, name: os.name, key: ctx.node.os },
     repositories: setups.flatMap((s) => s.repositories ?? []),
     hostname: ctx.node.hostname,
     domain: config.domain,

@@ -77,7 +77,7 @@ function files({ plan, node }: RoleContext, secrets: DeploymentSecrets): Rendere
         internalProxiesRegex: proxyRegex,
       }), "0640", "root", SERVICE_USER, "systemctl restart dhis2"),
       file(PATHS.dhis2Unit, renderTemplate("instance/dhis2-tomcat.service.hbs", {
-        ...common, tomcatMajor, catalinaHome: PATHS.catalinaHome, catalinaBase: PATHS.catalinaBase,
+        ...common, tomcatMajor: major, catalinaHome: PATHS.catalinaHome, catalinaBase: PATHS.catalinaBase,
       }), "0644", "root", "root", "systemctl daemon-reload && systemctl restart dhis2"),
     );
   }
