@@ -10,7 +10,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 need=()
-for p in openjdk-17-jdk-headless libpostgresql-jdbc-java libtomcat10-java curl openssh-client; do
+for p in openjdk-17-jdk-headless libpostgresql-jdbc-java libtomcat10-java libtomcat10-embed-java libservlet-api-java curl openssh-client; do
   dpkg -s "$p" 2>/dev/null | grep -qx 'Status: install ok installed' || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then

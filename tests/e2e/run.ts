@@ -18,6 +18,7 @@ import { databaseVolumeName } from "../../lib/render/lxd";
 import { dhis2SchemaSql, metadataSql } from "../support/dhis2-schema";
 import { check, curl, env, lxdStack, PASSPHRASE, record, removeStack, ROOT, run, summary, WORK, assert } from "./harness";
 import { existingPhase, removeExisting } from "./phases/existing";
+import { printWhatRan } from "./runtime";
 import { failFastPhase } from "./phases/failfast";
 import { localPhase } from "./phases/local";
 import { MAIN, mainStack, stackFile, writeMainStack, type Artifacts } from "./stacks";
@@ -44,6 +45,12 @@ async function buildStandIns(): Promise<Artifacts> {
     warEmbedded: path.join(out, "dhis2-standin-embedded.war"),
     glowroot: path.join(out, "glowroot-standin-dist.zip"),
   };
+}
+
+/** The run's result, after what really ran on each stack. */
+function finish(): number {
+  printWhatRan();
+  return summary();
 }
 
 async function cleanSlate(): Promise<void> {
@@ -87,14 +94,14 @@ async function main(): Promise<number> {
     // for working on the SSH path alone; the full run (the default, and CI) does every phase
     console.log("DHIS2_E2E_ONLY=existing: phase (i) only");
     await existingPhase(artifacts).catch((e: Error) => { record("i", "existing servers over SSH", false, e.stack ?? e.message); });
-    return summary();
+    return finish();
   }
   await failFastPhase(artifacts.glowroot).catch((e: Error) => { record("0", "fail fast", false, e.stack ?? e.message); });
   writeMainStack(artifacts);
   await localPhase(mainStack(), MAIN.smtp, KEEP).catch((e: Error) => { record("-", "the local platform's phase", false, e.stack ?? e.message); });
   await existingPhase(artifacts).catch((e: Error) => { record("i", "existing servers over SSH", false, e.stack ?? e.message); });
   await localStillAnswers(localAnswered);
-  return summary();
+  return finish();
 }
 
 async function cleanup(): Promise<void> {
@@ -109,7 +116,7 @@ async function cleanup(): Promise<void> {
 main()
   .catch((e: Error) => {
     record("-", "the end-to-end run", false, e.stack ?? e.message);
-    return summary();
+    return finish();
   })
   .then(async (code) => {
     await cleanup();

@@ -34,12 +34,19 @@ export function mainStack(): E2eStack {
   return lxdStack(MAIN.name, MAIN.forward);
 }
 
-/** stacks/Pulumi.e2e.yaml: stacks/Pulumi.local.yaml with the stand-ins, its own network, bridge and ports. */
+/**
+ * stacks/Pulumi.e2e.yaml: stacks/Pulumi.local.yaml with the stand-ins, its own network, bridge and
+ * ports, PostgreSQL 17 (Debian 13) and the training instance on DHIS2 2.44's embedded server.
+ */
 export function writeMainStack(artifacts: Artifacts): void {
   const doc = parseDocument(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.local.yaml"), "utf8"));
   doc.commentBefore = " Written by tests/e2e: the local stack with the end-to-end test's STAND-INS (not DHIS2, not glowroot), on its own network and ports.";
   const instances = doc.getIn(["config", "dhis2:instances"]) as { items: unknown[] };
   instances.items.forEach((_, i) => doc.setIn(["config", "dhis2:instances", i, "war"], artifacts.war));
+  // PostgreSQL 17 (the database container on Debian 13), and training on DHIS2 2.44's embedded server
+  doc.setIn(["config", "dhis2:postgresVersion"], 17);
+  doc.setIn(["config", "dhis2:instances", 1, "version"], "2.44.0");
+  doc.setIn(["config", "dhis2:instances", 1, "war"], artifacts.warEmbedded);
   doc.setIn(["config", "dhis2:monitoring"], doc.createNode({ glowrootArchive: artifacts.glowroot }));
   doc.setIn(["config", "dhis2:network"], doc.createNode({ cidr: MAIN.network }));
   doc.setIn(["config", "dhis2:lxd"], doc.createNode({ bridge: MAIN.bridge, forward: MAIN.forward }));

@@ -14,8 +14,10 @@ import { PATHS } from "../../../lib/render/paths";
 import { PORTS } from "../../../lib/plan/topology";
 import {
   assert, check, compareSettings, connects, DOMAIN, env, generatedSecrets, inContainer, pulumi, record, removeStack, run, secretsInState,
-  tail, timedUp, WORK,
+  ROOT, tail, timedUp, WORK,
 } from "../harness";
+import { loadStackFile } from "../../../lib/load";
+import { checkDatabaseRuntime, checkInstanceRuntime, standInRuntime, type StandInRuntime } from "../runtime";
 import type { Artifacts } from "../stacks";
 import { startSmtpSink } from "../smtp-sink";
 import { stackFile, writeStack } from "../stacks";
@@ -74,12 +76,14 @@ function writeExistingStack(artifacts: Artifacts, publicKey: string, hostKeys: R
     "dhis2:platform": "existing",
     "dhis2:isolation": "vm",
     "dhis2:domain": DOMAIN,
-    "dhis2:postgresVersion": 15,
+    // PostgreSQL 13 and DHIS2 2.40 on Tomcat 9 (javax): what Debian 11 packages
+    "dhis2:os": { default: "debian-12", database: SERVER_OS.database },
+    "dhis2:postgresVersion": 13,
     "dhis2:network": { cidr: NETWORK.cidr },
     "dhis2:sizes": {
       database: { cpus: 2, memoryGb: 4 }, instance: { cpus: 2, memoryGb: 3 }, proxy: { cpus: 1, memoryGb: 1 }, monitor: { cpus: 1, memoryGb: 1 },
     },
-    "dhis2:instances": [{ name: "production", version: "2.42.1", path: "/", war: artifacts.war, trackerSearch: { attributes: ["w75KJ2mc4zz"] } }],
+    "dhis2:instances": [{ name: "production", version: "2.40.4", os: SERVER_OS.production, path: "/", war: artifacts.warJavax, trackerSearch: { attributes: ["w75KJ2mc4zz"] } }],
     "dhis2:servers": { proxy: server("proxy"), database: server("database"), monitor: server("monitor"), instances: { production: server("production") } },
     "dhis2:tls": { mode: "self-signed" },
     "dhis2:admin": { user: "dhis2admin", sshKeys: [publicKey], allowedCidrs: [`${NETWORK.gateway}/32`] },
@@ -108,6 +112,7 @@ export async function existingPhase(artifacts: Artifacts): Promise<void> {
     const up = await timedUp(EXISTING, "pulumi up on existing servers over SSH (4 servers)");
     if (!record("i", "pulumi up converges existing servers over SSH, through the proxy as bastion, host keys pinned", up.code === 0,
       up.code === 0 ? `${(up.ms / 1000).toFixed(0)} s` : tail(up.stdout + up.stderr, 40))) return;
+    let runtime: StandInRuntime | undefined;
     const via = (p: string) => ["-k", "--max-time", "20", "--resolve", `${DOMAIN}:443:${SERVERS.proxy}`, `https://${DOMAIN}${p}`];
     await check("i", "https on the proxy server reaches the instance; it is connected to PostgreSQL with dhis.conf's login over TLS", async () => {
       let info = "";
@@ -119,7 +124,15 @@ export async function existingPhase(artifacts: Artifacts): Promise<void> {
       const conf = await onServer("production", `grep '^connection.username' ${PATHS.dhis2Home}/dhis.conf`);
       assert(conf.stdout.trim() === `connection.username = ${db.user}`, `dhis.conf: ${conf.stdout.trim()}, connected as ${db.user}`);
       assert(db.name === "dhis2_production" && db.ssl && db.serverAddress === SERVERS.database, JSON.stringify(db));
+      runtime = standInRuntime(info);
       return `user ${db.user}, database ${db.name}, TLS, server ${db.serverAddress}`;
+    });
+    await check("i", "what ran, read from the servers: PostgreSQL 13 on Debian 11; DHIS2 2.40 on Debian 11's Tomcat 9 (javax) with JDK 17", async () => {
+      assert(runtime, "no /api/system/info from the instance");
+      const plan = loadStackFile(ROOT, EXISTING).plan;
+      const db = await checkDatabaseRuntime(EXISTING, plan, serverName("database"));
+      const inst = await checkInstanceRuntime(EXISTING, plan, "production", serverName("production"), runtime);
+      return `database: ${db}; production: ${inst}`;
     });
     await check("i", "PostgreSQL on the database server: SHOW equals the plan; postgis, pg_trgm, btree_gin and the search index exist", async () => {
       const detail = await compareSettings(EXISTING, serverName("database"));

@@ -20,6 +20,7 @@ import {
   assert, check, compareSettings, connects, curl, DOMAIN, env, generatedSecrets, inContainer, outputs, planOf, pulumi, record,
   run, secretsInState, showSettings, tail, timedUp, url, waitForPing, type E2eStack,
 } from "../harness";
+import { checkDatabaseRuntime, checkInstanceRuntime, standInRuntime } from "../runtime";
 import { startSmtpSink, type SmtpSink } from "../smtp-sink";
 import { setDatabaseMemory } from "../stacks";
 
@@ -106,6 +107,19 @@ async function deployedChecks(stack: E2eStack, sink: SmtpSink, keep: boolean): P
       return `user ${db.user}, database ${db.name}, TLS, dhis.conf 0600 dhis`;
     });
   }
+  await check("b", "what ran, read from the containers: PostgreSQL 17 on Debian 13; 2.42 on Tomcat 10.1; 2.44 on its embedded server, trusting the proxy's forwarded headers", async () => {
+    const parts = [`database: ${await checkDatabaseRuntime(stack.name, plan, c("database"))}`];
+    for (const inst of plan.instances) {
+      const r = await curl(stack, ["-k", url(stack, `${inst.config.path === "/" ? "" : inst.config.path}/api/system/info`)]);
+      const rt = standInRuntime(r.stdout);
+      parts.push(`${inst.config.name}: ${await checkInstanceRuntime(stack.name, plan, inst.config.name, c(inst.config.name), rt)}`);
+      // behind the proxy the webapp sees the client's https request, not the proxy's http one
+      assert(rt.scheme === "https" && rt.secure, `${inst.config.name} sees scheme ${rt.scheme}`);
+      assert(rt.remoteAddr !== addresses.proxy, `${inst.config.name} sees the proxy (${rt.remoteAddr}) as the client`);
+      assert(rt.contextPath === (inst.config.path === "/" ? "" : inst.config.path), `${inst.config.name} at ${rt.contextPath}`);
+    }
+    return parts.join("; ");
+  });
   await check("b", "PostgreSQL's SHOW values equal the plan", () => compareSettings(stack.name, c("database")));
   await check("b", "postgis, pg_trgm and btree_gin exist in every instance database; the tracker search indexes exist", async () => {
     for (const inst of plan.instances) {

@@ -16,8 +16,9 @@ out=$1 schema=$2 schema_tei=$3 schema_split=$4
 jakarta_api=/usr/share/java/tomcat10-servlet-api.jar
 javax_api=/usr/share/java/servlet-api.jar
 embed=/usr/share/java/tomcat10-embed-core.jar
+annotations=/usr/share/java/tomcat10-annotations-api.jar
 jdbc=/usr/share/java/postgresql.jar
-for f in "$jakarta_api" "$javax_api" "$embed" "$jdbc" "$schema" "$schema_tei" "$schema_split"; do [ -r "$f" ] || { echo "build.sh: missing $f" >&2; exit 1; }; done
+for f in "$jakarta_api" "$javax_api" "$embed" "$annotations" "$jdbc" "$schema" "$schema_tei" "$schema_split"; do [ -r "$f" ] || { echo "build.sh: missing $f" >&2; exit 1; }; done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$out" "$work/agent/classes" "$work/zip/glowroot"
@@ -38,12 +39,15 @@ sed 's/jakarta\.servlet/javax.servlet/g' "$here/webapp/StandInServlet.java" >"$w
 sed -e 's#https://jakarta.ee/xml/ns/jakartaee#http://xmlns.jcp.org/xml/ns/javaee#' -e 's/version="6.0"/version="4.0"/' "$here/webapp/web.xml" >"$work/javax-src/web.xml"
 war dhis2-standin-javax "$javax_api" "$work/javax-src/StandInServlet.java" "$work/javax-src/web.xml" "$schema_tei"
 
-# embedded: one jar with embedded Tomcat's classes, the JDBC driver's, the servlet and its launcher
+# embedded: one jar with embedded Tomcat's classes (and the annotations API it needs), the JDBC
+# driver's, the servlet and its launcher
 e="$work/embedded"
 mkdir -p "$e"
-(cd "$e" && jar xf "$(readlink -f "$embed")" && jar xf "$(readlink -f "$jdbc")")
-rm -rf "$e/META-INF"
-javac --release 17 -nowarn -cp "$embed" -d "$e" "$here/webapp/StandInServlet.java" "$here/embedded/StandInLauncher.java"
+(cd "$e" && jar xf "$(readlink -f "$embed")" && jar xf "$(readlink -f "$annotations")" && jar xf "$(readlink -f "$jdbc")")
+# (their module descriptors and signatures go: one plain class path)
+rm -rf "$e/META-INF" "$e/module-info.class"
+javac --release 17 -nowarn -cp "$embed" -d "$work/embedded-classes" "$here/webapp/StandInServlet.java" "$here/embedded/StandInLauncher.java"
+cp -r "$work/embedded-classes/." "$e/"
 cp "$schema_split" "$e/standin-schema.sql"
 printf 'Main-Class: org.dhis2infra.standin.StandInLauncher\n' >"$work/embedded.manifest"
 jar --create --file "$out/dhis2-standin-embedded.war" --manifest "$work/embedded.manifest" -C "$e" .
