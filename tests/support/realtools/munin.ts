@@ -52,7 +52,7 @@ export async function muninNodeProbe(muninNodeConf: string, opts: { files?: Rend
     child.stderr!.setEncoding("utf8").on("data", (d: string) => (daemonOut += d));
     child.on("exit", (code, signal) => (exited = { code, signal }));
 
-    const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+    const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
     let plugins: string[] | undefined;
     let failure = "";
     while (Date.now() < deadline) {
