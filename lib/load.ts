@@ -27,7 +27,7 @@ export function loadDeployment(stack: string, raw: Record<string, unknown>, sour
   if (c.problems.length) throw new ConfigError(source, c.problems);
   const warnings = [...v.warnings];
   for (const s of c.cloud?.servers ?? []) {
-    if (s.choice.unknownOverride) warnings.push(`serverType ${s.choice.type.name} of ${s.name} is not in the toolkit's ${c.cloud!.cloud} table (lib/platform/server-types.ts): its CPUs and memory are not checked against the plan`);
+    if (s.choice.unknownOverride) warnings.push(`serverType ${s.choice.type.name} of ${s.name} is not in the toolkit's ${c.cloud!.cloud} table (lib/plan/server-types.ts): its CPUs and memory are not checked against the plan`);
   }
   return { plan: p.plan, cloud: c.cloud, warnings };
 }

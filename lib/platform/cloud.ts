@@ -15,9 +15,9 @@ import { renderTemplate } from "../render/engine";
 import { sourceAddress } from "../roles/flows";
 import { deploymentFlows, roleOf } from "../roles/registry";
 import type { Flow } from "../roles/types";
-import { chooseServerType, largestType, CURRENCY, VOLUME_PRICE_PER_GB, type Cloud, type TypeChoice } from "./server-types";
+import { chooseServerType, largestType, needsDedicatedCpus, CURRENCY, DEFAULT_LOCATION, VOLUME_PRICE_PER_GB, type Cloud, type TypeChoice } from "../plan/server-types";
 
-export const DEFAULT_LOCATION: Record<Cloud, string> = { hcloud: "fsn1", aws: "eu-west-1" };
+export { DEFAULT_LOCATION };
 /** Debian 12: hcloud's image name; on aws the official Debian AMI is looked up (owner 136693071363). */
 export const DEFAULT_IMAGE: Record<Cloud, string> = { hcloud: "debian-12", aws: "debian-12-amd64-*" };
 export const DEBIAN_AMI_OWNER = "136693071363";
@@ -108,7 +108,7 @@ export function planCloud(plan: Plan): { cloud?: CloudPlan; problems: ConfigProb
   const choose = (role: string, key: string, cpus: number, memoryMb: number, override?: string): TypeChoice => {
     const memoryGb = Math.ceil(memoryMb / 1024);
     // dedicated CPUs for the roles whose latency users feel (seed 000)
-    const need = { role, cpus: Math.ceil(cpus), memoryGb, dedicated: roleOf({ role }).dedicatedCpus, location, override };
+    const need = { role, cpus: Math.ceil(cpus), memoryGb, dedicated: needsDedicatedCpus(role), location, override };
     const c = chooseServerType(cloud, need);
     if (c) return c;
     const big = largestType(cloud, need.dedicated);

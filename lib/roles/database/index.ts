@@ -73,7 +73,6 @@ export const POSTGRES_DATA_PATH = "/var/lib/postgresql";
 export const database: Role = {
   ...NOTHING,
   name: "database",
-  dedicatedCpus: true,
   dataVolumes: () => [{ key: "pgdata", path: POSTGRES_DATA_PATH, purpose: "PostgreSQL data" }],
   packages: ({ plan }) => {
     const v = plan.postgres.version;

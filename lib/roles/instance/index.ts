@@ -126,7 +126,6 @@ function steps({ plan, node }: RoleContext, inputs: RoleStepInputs): RoleStep[] 
 export const instance: Role = {
   ...NOTHING,
   name: "instance",
-  dedicatedCpus: true,
   packages: ({ plan, node }) => {
     const c = instanceOf(plan, node.name).config;
     const own = [`openjdk-${c.jdk}-jre-headless`];
