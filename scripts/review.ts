@@ -8,7 +8,8 @@
  *   2. what Pulumi would do (lib/platform/preview.ts, from `pulumi preview --json` run with a
  *      temporary copy of the stack file as --config-file): replacements and deletions first, in
  *      red, a resource that holds data refused unless --allow-replace; updates; the rest counted;
- *   3. with --diff, the full `pulumi preview --diff`.
+ *   3. the machines as their last host verification measured them (stack output hostChecks);
+ *   4. with --diff, the full `pulumi preview --diff`.
  * Exit status: 0 nothing dangerous; 1 something is replaced or deleted (and not allowed), or the
  * preview failed; 2 the stack or the overrides are invalid. See docs/upgrades.md.
  */
@@ -22,6 +23,7 @@ import { applyOverrides, readStackFile, stackFilePath } from "../lib/config/stac
 import { loadDeployment, type LoadedDeployment } from "../lib/load";
 import { formatPreview, reviewExitCode, reviewPreview, type PreviewDigest } from "../lib/platform/preview";
 import { formatPlanReview, reviewPlans } from "../lib/platform/review";
+import { formatHostChecks } from "../lib/render/host-facts";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 
@@ -80,6 +82,10 @@ function main(): number {
     console.log("What pulumi up would do\n");
     console.log(formatPreview(review, { color, allowReplace: allow }));
     code = Math.max(code, reviewExitCode(review, allow), r.code === 0 ? 0 : 1);
+    // what the machines measured at their last verification (docs/upgrades.md), when deployed
+    const checks = pulumi(["stack", "output", "hostChecks", "--json", "--stack", stack], true);
+    const lines = checks.code === 0 ? formatHostChecks(JSON.parse(checks.stdout || "null")) : [];
+    if (lines.length) console.log(`\nThe machines as last verified (stack output hostChecks)\n\n${lines.map((l) => `  ${l}`).join("\n")}`);
     if (values.diff) {
       console.log("\nFull diff\n");
       pulumi(["preview", "--diff", "--non-interactive", "--stack", stack, "--config-file", tmp], false);

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { judgeHost, parseHostFacts, THRESHOLDS, verdictSummary, type ExpectedHost } from "../lib/render/host-facts";
+import { formatHostChecks, judgeHost, parseHostFacts, THRESHOLDS, verdictSummary, type ExpectedHost } from "../lib/render/host-facts";
 import { renderDeployment } from "../lib/render/hosts";
 import { placeholderSecrets } from "../lib/render/secrets";
 import { declaredStack, load } from "./support/stacks";
@@ -93,4 +93,14 @@ test("a broken or partial run is reported, never taken as a pass; too slow and s
     "proxy's disk is too slow: dd of 1000 synchronous 512-byte writes took 7.2 s (seed 000: over 5 s is too slow for DHIS2)",
   ]);
   t.deepEqual(judgeHost(parseHostFacts(""), expected, false).warnings.length, 3);
+});
+
+test("the stack output hostChecks as the review prints it", (t) => {
+  const facts = parseHostFacts(fs.readFileSync(CAPTURED, "utf8"));
+  const v = judgeHost(facts, { node: "database", key: "dhis2:sizes.database", cpus: 2, memoryMb: 24 * 1024, disk: "ssd" }, false);
+  t.deepEqual(formatHostChecks({ database: { ...v, summary: verdictSummary(v) } }), [
+    "warn database: 2 CPU, 23.5 GB, dd 1.85794 s, fio 3059/3057 IOPS r/w, steal 0%",
+    "    database's disk is slower than the declared ssd: dd of 1000 synchronous 512-byte writes took 1.85794 s (seed 000: under 0.5 s on a good disk)",
+  ]);
+  t.deepEqual(formatHostChecks(null), []);
 });

@@ -120,3 +120,12 @@ export function verdictSummary(v: HostVerdict): string {
   const state = v.failures.length ? "FAIL" : v.warnings.length ? "warn" : "ok";
   return `${state} ${v.node}: ${parts.join(", ")}`;
 }
+
+/** The stack output hostChecks (node → verdict with its summary) as lines for the review; [] when absent. */
+export function formatHostChecks(output: unknown): string[] {
+  if (typeof output !== "object" || output === null) return [];
+  return Object.entries(output as Record<string, Partial<HostVerdict> & { summary?: string }>).flatMap(([node, v]) => [
+    v.summary ?? `? ${node}: no summary`,
+    ...[...(v.failures ?? []), ...(v.warnings ?? [])].map((w) => `    ${w}`),
+  ]);
+}
