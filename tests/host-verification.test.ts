@@ -104,3 +104,11 @@ test("the stack output hostChecks as the review prints it", (t) => {
   ]);
   t.deepEqual(formatHostChecks(null), []);
 });
+
+test("dhis2:hostCheck.strict: false unless set; a wrong value or key is refused by its key", (t) => {
+  const base = declaredStack({ isolation: "vm", cpus: 4, memoryGb: 16 });
+  t.false(load(base).plan.config.hostCheck.strict);
+  t.true(load({ ...base, hostCheck: { strict: true } }).plan.config.hostCheck.strict);
+  t.throws(() => load({ ...base, hostCheck: { strict: "yes" } }), { message: /dhis2:hostCheck\.strict: must be true or false \(got "yes"\)/ });
+  t.throws(() => load({ ...base, hostCheck: { strikt: true } }), { message: /dhis2:hostCheck\.strikt: unknown key: did you mean "strict"\?/ });
+});
