@@ -45,6 +45,8 @@ export = async () => {
     publicAddress: deployment.publicAddress,
     /** What the tracker search index step did, per instance. */
     searchIndexes: deployment.searchIndexes,
+    /** The host verification of each node: CPUs, memory, dd latency, fio IOPS, CPU steal, and what is below its size. */
+    hostChecks: deployment.hostChecks,
     /** Where each role runs and what it gets. */
     roles: [plan.topology.proxy, ...plan.topology.instances, plan.topology.database, plan.topology.monitor]
       .map((n) => ({ role: n.role, name: n.name, hostname: n.hostname, address: n.address, cpus: n.budget.cpus, memoryMb: n.budget.memoryMb })),

@@ -25,6 +25,7 @@ import { fillSecrets, placeholderSecrets, type DeploymentSecrets } from "../lib/
 import { searchIndexTarget } from "../lib/roles/database/search-indexes";
 import { ConvergedHost } from "./converged-host";
 import { createPlatform } from "./platforms";
+import { HostVerification } from "./host-verification";
 import { GeneratedSecret } from "./secrets";
 import { TOKENS } from "./tokens";
 import { TrackerSearchIndexes } from "./tracker-search-indexes";
@@ -57,6 +58,8 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
   public readonly searchIndexes: pulumi.Output<Record<string, string>>;
   /** The public IPv4 to point the DNS names at (clouds); empty elsewhere. */
   public readonly publicAddress: pulumi.Output<string>;
+  /** What each node really has (CPUs, memory, disk latency, CPU steal) and what is below its size. */
+  public readonly hostChecks: pulumi.Output<Record<string, HostVerification["verdict"] extends pulumi.Output<infer V> ? V : never>>;
 
   constructor(name: string, args: Dhis2DeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     super(TOKENS.deployment, name, {}, opts);
@@ -97,9 +100,10 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     // open while nftables is first loaded is not tracked from its start, and the bastion would
     // drop the replies of a tunnel that spans the load.
     let bastionReady: pulumi.Resource | undefined;
+    const verdicts: Record<string, HostVerification["verdict"]> = {};
     const converge = (node: string, startAfter: pulumi.Input<pulumi.Resource>[] = []) => {
       const machine = machines[node];
-      return new ConvergedHost(`${name}-${node}`, {
+      const converged = new ConvergedHost(`${name}-${node}`, {
         host: hosts[node]!,
         plan: planOf(node),
         fillSecrets: fill,
@@ -107,6 +111,11 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
         bootstrap: platform.bootstrap[node],
         startAfter,
       }, child);
+      // post-provision: what the node really has, against the size the plan was tuned to
+      verdicts[node] = new HostVerification(`${name}-${node}-verify`, {
+        host: hosts[node]!, verification: planOf(node).verify, strict: config.hostCheck.strict,
+      }, { ...child, dependsOn: [converged.started] }).verdict;
+      return converged;
     };
 
     // --- drift: a stopped service is started again by `pulumi up`, and named by preview --------
@@ -142,7 +151,8 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     this.machines = platform.where;
     this.publicAddress = platform.publicAddress;
     this.searchIndexes = pulumi.output(searchReports);
+    this.hostChecks = pulumi.all(verdicts);
     this.credentials = pulumi.secret(pulumi.all([monitoring.value, pulumi.all(dbPasswords)]).apply(([mon, db]) => deploymentCredentials(plan, mon, db)));
-    this.registerOutputs({ urls: this.urls, machines: this.machines, credentials: this.credentials, searchIndexes: this.searchIndexes, publicAddress: this.publicAddress });
+    this.registerOutputs({ urls: this.urls, machines: this.machines, credentials: this.credentials, searchIndexes: this.searchIndexes, publicAddress: this.publicAddress, hostChecks: this.hostChecks });
   }
 }

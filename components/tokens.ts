@@ -8,6 +8,7 @@ export const TOKENS = {
   convergedHost: "dhis2:host:ConvergedHost",
   generatedSecret: "dhis2:secret:GeneratedSecret",
   trackerSearchIndexes: "dhis2:role:TrackerSearchIndexes",
+  hostVerification: "dhis2:host:HostVerification",
   platform: {
     lxd: "dhis2:platform:Lxd",
     existing: "dhis2:platform:Existing",

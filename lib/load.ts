@@ -7,6 +7,7 @@ import { ConfigError } from "./config/model";
 import { readStackFile, stackFilePath } from "./config/stack-file";
 import { validateStackConfig } from "./config/validate";
 import { buildPlan, type Plan } from "./plan";
+import { machineWarnings } from "./plan/machines";
 import { planCloud, type CloudPlan } from "./platform/cloud";
 
 export interface LoadedDeployment {
@@ -25,9 +26,9 @@ export function loadDeployment(stack: string, raw: Record<string, unknown>, sour
   // clouds: every role must get a server type of the table (or the one the stack names)
   const c = planCloud(p.plan);
   if (c.problems.length) throw new ConfigError(source, c.problems);
-  const warnings = [...v.warnings];
+  const warnings = [...v.warnings, ...machineWarnings(p.plan.machines)];
   for (const s of c.cloud?.servers ?? []) {
-    if (s.choice.unknownOverride) warnings.push(`serverType ${s.choice.type.name} of ${s.name} is not in the toolkit's ${c.cloud!.cloud} table (lib/platform/server-types.ts): its CPUs and memory are not checked against the plan`);
+    if (s.choice.unknownOverride) warnings.push(`serverType ${s.choice.type.name} of ${s.name} is not in the toolkit's ${c.cloud!.cloud} table (lib/plan/server-types.ts): its CPUs and memory are not checked against the plan`);
   }
   return { plan: p.plan, cloud: c.cloud, warnings };
 }

@@ -76,8 +76,10 @@ async function main(): Promise<number> {
       for (const f of h.files) write(f.path, f.content);
       if (h.userData) write("cloud-init/user-data", h.userData);
       for (const script of h.postProvision) write(`post-provision/${script.name}`, script.content);
+      write("post-provision/verify-host.sh", h.verify.script);
       const listing = h.files.map((f) => `${f.mode} ${f.owner}:${f.group} ${f.path}${f.secret ? "  (holds secrets: placeholders here)" : ""}${f.reload ? `  → ${f.reload}` : ""}`);
-      const scripts = h.postProvision.map((p) => `post-provision/${p.name}  (run as ${p.runAs} after the roles, script on stdin)`);
+      const scripts = [...h.postProvision.map((p) => `post-provision/${p.name}  (run as ${p.runAs} after the roles, script on stdin)`),
+        "post-provision/verify-host.sh  (run as root after the roles: what the host really has, checked against its size)"];
       write("FILES.txt", `${h.hostname} (${h.role}, ${h.address})\n${[...listing, ...scripts].join("\n")}\n`);
     }
     console.log(`Wrote ${count} files for ${hosts.length} hosts into ${out}/<host>/ (secrets are placeholders).`);

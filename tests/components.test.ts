@@ -9,12 +9,13 @@ import { resolveDhis2Runtime } from "../lib/dhis2/compat";
 import type { SearchIndexTarget } from "../lib/roles/database/search-indexes";
 import { LocalHost, LxdContainerHost, SshHost } from "../components/host";
 import { TrackerSearchIndexes } from "../components/tracker-search-indexes";
+import { HostVerification } from "../components/host-verification";
 import { Dhis2Deployment } from "../components/deployment";
 import { loadStackFile } from "../lib/load";
 import { renderDeployment } from "../lib/render/hosts";
 import { placeholderSecrets } from "../lib/render/secrets";
 import * as path from "node:path";
-import { cloudStack, load, SSH_KEY } from "./support/stacks";
+import { cloudStack, declaredStack, load, SSH_KEY } from "./support/stacks";
 
 const PROJECT = path.resolve(__dirname, "..");
 
@@ -172,4 +173,20 @@ test.serial("Dhis2Deployment on existing servers: every role over SSH as the adm
   const local = recorded.filter((r) => r.type === "command:local:Command" && r.name.startsWith("exist-"));
   t.true(local.every((r) => r.name.endsWith("-generate")), local.map((r) => r.name).join(", "));
   t.like(await valueOf(d.machines), { proxy: "dhis2admin@196.12.4.10", database: "ubuntu@10.10.20.20 (through 196.12.4.10)" });
+});
+
+test.serial("HostVerification: the node's rendered script on stdin as root; output that is not the script's is a warning, never a pass", async (t) => {
+  const plan = load(declaredStack({ isolation: "lxd", cpus: 8, memoryGb: 16 })).plan;
+  const verify = renderDeployment(plan, { secrets: placeholderSecrets(plan) }).find((h) => h.host === "database")!.verify;
+  const v = new HostVerification("database-verify", { host: new LxdContainerHost("database", "dhis2-database"), verification: verify, strict: false });
+  await settle();
+  const [cmd, ...more] = resourcesOf("command:local:Command", "database-verify");
+  t.is(more.length, 0);
+  t.is(cmd!.inputs.create, "lxc exec 'dhis2-database' -- /bin/sh -c '/bin/bash -s'");
+  t.is(cmd!.inputs.stdin, verify.script);
+  // the mocks answer "ran <name>": nothing measured, so every check reports it
+  const verdict = await valueOf(v.verdict);
+  t.deepEqual(verdict.failures, []);
+  t.true(verdict.warnings.includes("database: the dd disk latency test did not run"), verdict.warnings.join("\n"));
+  t.is(verdict.summary, "warn database: CPU ?, memory ?, dd ?");
 });

@@ -16,7 +16,7 @@ import { lxdContainers, lxdDataVolumes, lxdNetwork, lxdRoleImages } from "../lib
 import { generateSecretCommand, placeholderSecrets, type DeploymentSecrets } from "../lib/render/secrets";
 import { dataVolumeScript, planCloud } from "../lib/platform/cloud";
 import { replaceGenerated, sizingDocSection } from "../lib/docs/sizing";
-import { cloudStack, load, SSH_KEY } from "./support/stacks";
+import { cloudStack, declaredStack, load, SSH_KEY } from "./support/stacks";
 
 const PROJECT = path.resolve(__dirname, "..");
 
@@ -226,7 +226,8 @@ test("cloud-init: only servers the toolkit creates, admin keys, no passwords, no
 });
 
 test("a memory upgrade of the database changes only PostgreSQL's conf.d file", (t) => {
-  const before = cloudStack({ isolation: "vm", cpus: 16, memoryGb: 32 });
+  // declared sizes (existing servers): on a cloud 16 CPU / 32 GB and / 64 GB buy the same ccx43
+  const before = declaredStack({ isolation: "vm", cpus: 16, memoryGb: 32 });
   const after = structuredClone(before);
   (after.sizes as { database: { memoryGb: number } }).database.memoryGb = 64;
   const a = rendered(load(before).plan);

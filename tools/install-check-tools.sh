@@ -38,6 +38,7 @@ PACKAGES=(
   openssl
   systemd
   util-linux
+  fio
   iproute2
   netcat-openbsd
   apache2-utils
@@ -140,4 +141,4 @@ for f in /usr/sbin/nginx /usr/lib/postgresql/15/bin/initdb /usr/lib/postgresql/1
 done
 
 v() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo '?'; }
-echo "check tools: nginx $(v nginx) | postgresql-15 $(v postgresql-15) | postgis $(v postgresql-15-postgis-3) | tomcat10 $(v tomcat10-common) | openjdk-17 $(v openjdk-17-jre-headless) | cloud-init $(v cloud-init) | nftables $(v nftables) | postfix $(v postfix) | munin-node $(v munin-node) | openssl $(v openssl) | systemd $(v systemd) | util-linux $(v util-linux) | netcat-openbsd $(v netcat-openbsd) | apache2-utils $(v apache2-utils)"
+echo "check tools: nginx $(v nginx) | postgresql-15 $(v postgresql-15) | postgis $(v postgresql-15-postgis-3) | tomcat10 $(v tomcat10-common) | openjdk-17 $(v openjdk-17-jre-headless) | cloud-init $(v cloud-init) | nftables $(v nftables) | postfix $(v postfix) | munin-node $(v munin-node) | openssl $(v openssl) | systemd $(v systemd) | util-linux $(v util-linux) | fio $(v fio) | netcat-openbsd $(v netcat-openbsd) | apache2-utils $(v apache2-utils)"

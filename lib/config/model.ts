@@ -166,6 +166,8 @@ export interface DeploymentConfig {
   readonly cloud: { readonly location?: string; readonly image?: string };
   /** Fetch the WAR and glowroot URLs from the machine running pulumi before anything is created. */
   readonly checkUrls: boolean;
+  /** The host verification after provisioning: strict turns its warnings into failures. */
+  readonly hostCheck: { readonly strict: boolean };
   /** isolation lxd: the containers' LXD network; on this machine, what is forwarded to the proxy. */
   readonly lxd: {
     readonly bridge: string;

@@ -254,6 +254,11 @@ export const stackConfig = z.strictObject({
   }).optional(),
   /** Fetch the WAR and glowroot URLs from the machine running pulumi before anything is created (default true). */
   checkUrls: z.boolean({ error: "must be true or false" }).optional(),
+  /** The host verification after provisioning (CPUs, memory, disk latency, CPU steal). */
+  hostCheck: z.strictObject({
+    /** A node below its declared size, or a disk slower than its kind, fails `pulumi up` instead of warning (default false). */
+    strict: z.boolean({ error: "must be true or false" }).optional(),
+  }).optional(),
   /** isolation lxd: the LXD network of the containers and, on this machine, the ports forwarded to the proxy. */
   lxd: z.strictObject({
     /** The LXD bridge of the stack's containers (one per stack: two stacks on one LXD host need two). */

@@ -79,3 +79,22 @@ function decodeEngineValue(text: string): unknown {
   }
   return text;
 }
+
+/**
+ * A stack file's text with temporary overrides (`npm run review -- --set KEY=VALUE`), the rest of
+ * the file (comments, secrets, other keys) kept. KEY as `pulumi config set --path` takes it:
+ * `dhis2:sizes.database.memoryGb`, `dhis2:instances[0].heapMb`; VALUE as YAML (64, true, text).
+ */
+export function applyOverrides(text: string, sets: readonly string[]): string {
+  const doc = YAML.parseDocument(text);
+  for (const set of sets) {
+    const eq = set.indexOf("=");
+    if (eq < 1) throw new Error(`--set ${set}: expected KEY=VALUE, e.g. dhis2:sizes.database.memoryGb=64`);
+    const key = set.slice(0, eq);
+    const m = /^([a-z0-9-]+:[A-Za-z0-9_-]+)((?:\.[A-Za-z0-9_-]+|\[\d+\])*)$/.exec(key);
+    if (!m) throw new Error(`--set ${set}: ${key} is not a stack key such as dhis2:sizes.database.memoryGb or dhis2:instances[0].heapMb`);
+    const rest = [...m[2]!.matchAll(/\.([A-Za-z0-9_-]+)|\[(\d+)\]/g)].map((x) => (x[2] !== undefined ? Number(x[2]) : x[1]!));
+    doc.setIn(["config", m[1]!, ...rest], YAML.parse(set.slice(eq + 1)));
+  }
+  return doc.toString();
+}

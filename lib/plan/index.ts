@@ -4,6 +4,7 @@
  */
 import type { ConfigProblem, DeploymentConfig, InstanceConfig } from "../config/model";
 import { planJvm, type JvmPlan } from "./jvm";
+import { chooseMachines, cloudOf, fitBudgets, hostNeed, vmNeeds, type Machine } from "./machines";
 import { tunePostgres, type PostgresSetting } from "./postgres";
 import { planSizing, type SizingPlan } from "./sizing";
 import { planTopology, type Node, type Topology } from "./topology";
@@ -27,6 +28,8 @@ export interface Plan {
     readonly settings: readonly PostgresSetting[];
   };
   readonly instances: readonly InstancePlan[];
+  /** hcloud, aws: the server type of each node (or of the LXD server) and the size the plan is tuned to. */
+  readonly machines: readonly Machine[];
 }
 
 export function databaseNameFor(instance: string): string {
@@ -34,8 +37,9 @@ export function databaseNameFor(instance: string): string {
 }
 
 export function buildPlan(config: DeploymentConfig): { plan?: Plan; problems: ConfigProblem[] } {
-  const { sizing, problems } = planSizing(config);
-  if (!sizing) return { problems };
+  const m = planMachines(config);
+  if (!m.sizing) return { problems: m.problems };
+  const { sizing, machines, problems } = m;
   const jvms: JvmPlan[] = [];
   config.instances.forEach((inst, i) => {
     const r = planJvm(inst, i, sizing.instances[i]!, sizing.database.cpus, config.isolation);
@@ -64,6 +68,27 @@ export function buildPlan(config: DeploymentConfig): { plan?: Plan; problems: Co
   }));
   return {
     problems,
-    plan: { config, sizing, topology, postgres: { version: config.postgres.version, maxConnections, settings }, instances },
+    plan: { config, sizing, topology, postgres: { version: config.postgres.version, maxConnections, settings }, instances, machines },
   };
+}
+
+/**
+ * Sizing on the machines really bought: on a cloud the LXD server's shares come from its type's
+ * size (isolation lxd), the budget of a server per role from its type's (isolation vm).
+ */
+function planMachines(config: DeploymentConfig): { sizing?: SizingPlan; machines: Machine[]; problems: ConfigProblem[] } {
+  const cloud = cloudOf(config);
+  if (!cloud) return { ...planSizing(config), machines: [] };
+  if (config.isolation === "lxd") {
+    const host = chooseMachines(config, cloud, [hostNeed(config)]);
+    if (host.problems.length) return { machines: [], problems: host.problems };
+    const m = host.machines[0]!;
+    const fitted: DeploymentConfig = { ...config, sizes: { ...config.sizes, host: { ...config.sizes.host!, cpus: m.cpus, memoryGb: m.memoryMb / 1024 } } };
+    return { ...planSizing(fitted), machines: host.machines };
+  }
+  const declared = planSizing(config);
+  if (!declared.sizing) return { machines: [], problems: declared.problems };
+  const chosen = chooseMachines(config, cloud, vmNeeds(declared.sizing));
+  if (chosen.problems.length) return { machines: [], problems: chosen.problems };
+  return { sizing: fitBudgets(declared.sizing, chosen.machines), machines: chosen.machines, problems: [] };
 }

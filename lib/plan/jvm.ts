@@ -1,9 +1,18 @@
 /**
  * JVM heap and database connection pool per DHIS2 instance.
  *
- * heap = memory − process overhead (OS of a VM, or the container's own services) − non-heap
- * (metaspace, code cache, thread stacks, glowroot, direct buffers: 25% of what is left, 512 MB to
- * 4 GB), rounded down to 64 MB and capped at 31 GB so the JVM keeps compressed object pointers.
+ * available = memory − process overhead (the OS of a VM: memory/16, 512 MB to 2 GB; the container's
+ * own services: memory/32, 128 to 512 MB).
+ *
+ * - A VM of its own (isolation vm): half of it is the heap. The DHIS2 installation guide splits a
+ *   server equally between PostgreSQL and the JVM and leaves about 2 GB to the OS; on a DHIS2 VM the
+ *   other half is for what is not heap (metaspace, code cache, thread stacks, glowroot, direct
+ *   buffers) and for the page cache (file store, apps, logs, exports). A 32 GB VM: 15 GB of heap
+ *   (it used to be 26 GB, which left the page cache nearly nothing).
+ * - A container (isolation lxd): available − non-heap (25% of available, 512 MB to 4 GB); the page
+ *   cache of the host is shared and the database has its own container.
+ *
+ * Rounded down to 64 MB and capped at 31 GB so the JVM keeps compressed object pointers.
  *
  * pool = DHIS2 connection.pool.max_size: 4 per database CPU, from 20 to DHIS2's default of 80.
  */
@@ -33,6 +42,12 @@ export function processOverheadMb(memoryMb: number, isolation: "lxd" | "vm"): nu
   return isolation === "vm" ? floorTo(clamp(memoryMb / 16, 512, 2048), 64) : floorTo(clamp(memoryMb / 32, 128, 512), 64);
 }
 
+/** The computed heap from the memory left after the process overhead (see the top of this file). */
+export function derivedHeapMb(availableMb: number, isolation: "lxd" | "vm"): number {
+  const nonHeap = floorTo(clamp(availableMb * 0.25, 512, 4096), 64);
+  return Math.min(MAX_HEAP_MB, floorTo(isolation === "vm" ? availableMb / 2 : availableMb - nonHeap, 64));
+}
+
 export function defaultPoolSize(databaseCpus: number): number {
   return clamp(Math.round(databaseCpus * 4), 20, 80);
 }
@@ -45,8 +60,7 @@ export function planJvm(
   isolation: "lxd" | "vm",
 ): { jvm?: JvmPlan; problems: ConfigProblem[] } {
   const available = budget.memoryMb - processOverheadMb(budget.memoryMb, isolation);
-  const nonHeap = floorTo(clamp(available * 0.25, 512, 4096), 64);
-  const derived = Math.min(MAX_HEAP_MB, floorTo(available - nonHeap, 64));
+  const derived = derivedHeapMb(available, isolation);
   const problems: ConfigProblem[] = [];
   const maxHeap = Math.min(MAX_HEAP_MB, available - 512);
   if (instance.heapMb !== undefined && instance.heapMb > maxHeap) {

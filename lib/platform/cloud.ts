@@ -16,9 +16,9 @@ import { sourceAddress } from "../roles/flows";
 import { deploymentFlows, roleOf } from "../roles/registry";
 import type { Flow } from "../roles/types";
 import { OS_IMAGES, type OsId } from "../os/images";
-import { chooseServerType, largestType, CURRENCY, VOLUME_PRICE_PER_GB, type Cloud, type TypeChoice } from "./server-types";
+import { CURRENCY, DEFAULT_LOCATION, VOLUME_PRICE_PER_GB, type Cloud, type TypeChoice } from "../plan/server-types";
 
-export const DEFAULT_LOCATION: Record<Cloud, string> = { hcloud: "fsn1", aws: "eu-west-1" };
+export { DEFAULT_LOCATION };
 /**
  * A server's image: dhis2:cloud.image when set (one image for every server), else the official
  * image of the node's system (lib/os/images.ts): hcloud's image name, or on aws the newest AMI of
@@ -116,17 +116,11 @@ export function planCloud(plan: Plan): { cloud?: CloudPlan; problems: ConfigProb
   const cloud: Cloud = config.platform;
   const location = config.cloud.location ?? DEFAULT_LOCATION[cloud];
   const problems: ConfigProblem[] = [];
-  const choose = (role: string, key: string, cpus: number, memoryMb: number, override?: string): TypeChoice => {
-    const memoryGb = Math.ceil(memoryMb / 1024);
-    // dedicated CPUs for the roles whose latency users feel (seed 000)
-    const need = { role, cpus: Math.ceil(cpus), memoryGb, dedicated: roleOf({ role }).dedicatedCpus, location, override };
-    const c = chooseServerType(cloud, need);
-    if (c) return c;
-    const big = largestType(cloud, need.dedicated);
-    // name the size that cannot be met: the CPUs if no type has that many, else the memory
-    const cpusExist = chooseServerType(cloud, { ...need, memoryGb: 0 }) !== undefined;
-    problems.push({ key: `${key}.${cpusExist ? "memoryGb" : "cpus"}`, value: cpusExist ? memoryGb : cpus, message: `no ${cloud} server type in ${location} has ${need.cpus} ${need.dedicated ? "dedicated " : ""}vCPUs and ${memoryGb} GB (the largest is ${big.name}: ${big.cpus} vCPU, ${big.memoryGb} GB): lower the size or set serverType` });
-    return { type: big, why: "too small" };
+  // the types were chosen with the plan (lib/plan/machines.ts), which tuned every node to its type
+  const choice = (node: string): TypeChoice => {
+    const m = plan.machines.find((x) => x.node === node);
+    if (!m) throw new Error(`the plan chose no server type for ${node}`);
+    return m.choice;
   };
 
   if (config.isolation === "lxd") {
@@ -134,11 +128,10 @@ export function planCloud(plan: Plan): { cloud?: CloudPlan; problems: ConfigProb
     const network = serverNetworkFor(config.networkCidr);
     const subnets = cloud === "aws" ? awsSubnets(network) : undefined;
     const address = subnets ? addressAt(subnets.public, AWS_PROXY_OFFSET) : addressAt(network, 2);
-    const choice = choose("lxd-host", "dhis2:sizes.host", host.cpus, host.memoryGb * 1024, undefined);
-    const server: CloudServer = {
+        const server: CloudServer = {
       name: "host",
       hostname: "dhis2-host",
-      choice,
+      choice: choice("host"),
       privateAddress: address,
       subnet: "public",
       publicAddress: true,
@@ -167,12 +160,10 @@ export function planCloud(plan: Plan): { cloud?: CloudPlan; problems: ConfigProb
   const flows = deploymentFlows(plan);
   const servers: CloudServer[] = allNodes(topology).map((n) => {
     const volume = roleOf(n).dataVolumes({ plan })[0];
-    const key = n.role === "instance" ? `dhis2:instances[${plan.instances.findIndex((i) => i.config.name === n.name)}].size` : `dhis2:sizes.${n.name}`;
-    const choice = choose(n.role, key, n.budget.cpus, n.budget.memoryMb, n.budget.serverType);
     return {
       name: n.name,
       hostname: n.hostname,
-      choice,
+      choice: choice(n.name),
       privateAddress: n.address,
       subnet: n.role === "proxy" ? "public" : "private",
       publicAddress: n.role === "proxy",

@@ -1,7 +1,7 @@
 /** The cloud servers of a stack as an administrator reads them: type, why, address, monthly list price. */
 import { table } from "../render/report";
 import type { CloudPlan } from "./cloud";
-import { CURRENCY, PRICES_AS_OF, VOLUME_PRICE_PER_GB } from "./server-types";
+import { CURRENCY, PRICES_AS_OF, VOLUME_PRICE_PER_GB } from "../plan/server-types";
 
 /** The cloud servers of a stack on hcloud or aws: type, why, address, monthly list price. */
 export function cloudReport(cloud: CloudPlan): string {

@@ -15,6 +15,7 @@ import { userDataFor } from "./cloud-init";
 import { convergence, type ConvergeStep } from "./converge";
 import type { RenderedFile } from "./file";
 import type { DeploymentSecrets } from "./secrets";
+import { hostVerification, type HostVerification } from "./verify-host";
 
 export interface HostPlan {
   /** Node name (proxy, database, monitor, an instance name) or "host" for the LXD server. */
@@ -37,6 +38,8 @@ export interface HostPlan {
   readonly userData?: string;
   /** Scripts run on the host after every role has started (e.g. tracker search indexes). */
   readonly postProvision: readonly PostProvisionScript[];
+  /** The host verification run after its roles started (./verify-host.ts). */
+  readonly verify: HostVerification;
 }
 
 export interface RenderOptions {
@@ -80,6 +83,7 @@ export function renderDeployment(plan: Plan, opts: RenderOptions): HostPlan[] {
       steps: convergence(ctx, roles, { packages, services, files, roleSteps }),
       userData: userDataFor(plan, node),
       postProvision: roles.flatMap((r) => r.postProvision(ctx)),
+      verify: hostVerification(plan, node),
     };
   });
 }

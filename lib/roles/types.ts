@@ -114,8 +114,6 @@ export interface DataVolume {
 export interface Role {
   /** The role's name: its folder under lib/roles/ and templates/. */
   readonly name: string;
-  /** Users feel its latency (the database, DHIS2): on clouds it gets dedicated CPUs (seed 000). */
-  readonly dedicatedCpus: boolean;
   /** Its data volumes (the database's clusters). */
   dataVolumes(ctx: Pick<RoleContext, "plan">): DataVolume[];
   /** Distribution packages the role installs on its node. */
@@ -152,7 +150,6 @@ export interface RoleStepInputs {
 
 /** A role that leaves a part empty. */
 export const NOTHING = {
-  dedicatedCpus: false,
   dataVolumes: (): DataVolume[] => [],
   packages: (): string[] => [],
   files: (): RenderedFile[] => [],

@@ -1,10 +1,10 @@
 /**
- * Sizes → cloud server types (lib/platform/server-types.ts): the cheapest type of the table that
+ * Sizes → cloud server types (lib/plan/server-types.ts): the cheapest type of the table that
  * meets each role's CPUs and memory, dedicated CPUs for the database and DHIS2, the location's
  * offer, and the stack's explicit serverType.
  */
 import test from "ava";
-import { chooseServerType, HCLOUD_TYPES, AWS_TYPES } from "../../lib/platform/server-types";
+import { chooseServerType, HCLOUD_TYPES, AWS_TYPES } from "../../lib/plan/server-types";
 import { planCloud } from "../../lib/platform/cloud";
 import { ConfigError } from "../../lib/config/model";
 import { cloudStack, load } from "../support/stacks";

@@ -18,6 +18,19 @@ export function cloudStack(opts: { isolation: "lxd" | "vm"; cpus: number; memory
   };
 }
 
+/**
+ * The same on handed-over servers (platform existing): the plan is tuned to the declared sizes,
+ * where a cloud stack is tuned to the server type the sizes buy (lib/plan/machines.ts).
+ */
+export function declaredStack(opts: Parameters<typeof cloudStack>[0]): Record<string, unknown> {
+  const raw = cloudStack(opts);
+  const names = (raw.instances as { name: string }[]).map((i) => i.name);
+  const servers = opts.isolation === "lxd"
+    ? { host: { address: "10.10.20.5" } }
+    : { proxy: { address: "10.10.20.2" }, database: { address: "10.10.20.20" }, monitor: { address: "10.10.20.30" }, instances: Object.fromEntries(names.map((n, i) => [n, { address: `10.10.20.${11 + i}` }])) };
+  return { ...raw, platform: "existing", ...(opts.isolation === "lxd" ? { network: { cidr: "10.10.20.0/24" } } : {}), servers };
+}
+
 export function load(raw: Record<string, unknown>, stack = "test"): LoadedDeployment {
   return loadDeployment(stack, raw, `stack ${stack}`);
 }

@@ -71,6 +71,7 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
       cloud: { location: c.cloud?.location, image: c.cloud?.image },
       lxd,
       checkUrls: c.checkUrls ?? true,
+      hostCheck: { strict: c.hostCheck?.strict ?? false },
     },
   };
 }

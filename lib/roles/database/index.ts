@@ -83,7 +83,6 @@ export const POSTGRES_DATA_PATH = "/var/lib/postgresql";
 export const database: Role = {
   ...NOTHING,
   name: "database",
-  dedicatedCpus: true,
   dataVolumes: () => [{ key: "pgdata", path: POSTGRES_DATA_PATH, purpose: "PostgreSQL data" }],
   // contrib (pg_trgm, btree_gin) is part of postgresql-N; the postgresql-contrib metapackage would
   // pull in the system's default major beside it

@@ -121,7 +121,6 @@ function steps({ plan, node }: RoleContext, inputs: RoleStepInputs): RoleStep[] 
 export const instance: Role = {
   ...NOTHING,
   name: "instance",
-  dedicatedCpus: true,
   packages: ({ plan, node }) => {
     const c = instanceOf(plan, node.name).config;
     // the distribution's Tomcat, whose own service stays masked (tomcatLayout): the toolkit's

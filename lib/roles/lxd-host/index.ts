@@ -37,7 +37,6 @@ function files({ plan, node }: RoleContext): RenderedFile[] {
 export const lxdHost: Role = {
   ...NOTHING,
   name: "lxd-host",
-  dedicatedCpus: true,
   packages: () => ["nftables", "ca-certificates", "curl"],
   files,
 };

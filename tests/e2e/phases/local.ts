@@ -10,19 +10,23 @@
  *   f. a second `pulumi up` changes nothing; no generated secret in plain text in the state
  *   s. `npm run status`: all green; a stopped PostgreSQL turns it red with the node and service
  *      named, the host's timer mails an alert, the next `pulumi up` starts it again
- *   g. the hardware-upgrade review: more memory for the database, no replacement, rows kept
+ *      the host verification of every container is in the stack output hostChecks (dd figure)
+ *   g. the hardware-upgrade review: npm run review with more memory for the database (settings
+ *      table, 0 replacements, exit 0), then the upgrade itself: no replacement, rows kept
  *   h. `pulumi destroy --exclude-protected` keeps only the protected data
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { PORTS } from "../../../lib/plan/topology";
 import { databaseVolumeName, LXD } from "../../../lib/render/lxd";
 import { PATHS } from "../../../lib/render/paths";
 import {
   assert, check, compareSettings, connects, curl, DOMAIN, env, generatedSecrets, inContainer, outputs, planOf, pulumi, record,
-  run, secretsInState, showSettings, tail, timedUp, url, waitForPing, type E2eStack,
+  ROOT, run, secretsInState, showSettings, tail, timedUp, url, waitForPing, type E2eStack,
 } from "../harness";
 import { checkDatabaseRuntime, checkInstanceRuntime, standInRuntime } from "../runtime";
 import { startSmtpSink, type SmtpSink } from "../smtp-sink";
-import { setDatabaseMemory } from "../stacks";
+import { setDatabaseMemory, stackFile } from "../stacks";
 
 /** The database memory of the hardware-upgrade check (the stack's share is 3.56 GB). */
 const UPGRADED_DB_MEMORY_GB = 4;
@@ -185,6 +189,19 @@ async function deployedChecks(stack: E2eStack, sink: SmtpSink, keep: boolean): P
     return `${found.secrets} secrets, 0 found in ${found.bytes} bytes of state`;
   });
 
+  await check("f", "the host verification of every container is in the stack output hostChecks, with its dd figure", async () => {
+    const checks = (await outputs(stack.name)).hostChecks as Record<string, { facts: { cpus?: number; memoryMb?: number; ddSeconds?: number }; failures: string[]; summary: string }>;
+    const nodes = [plan.topology.proxy, plan.topology.database, plan.topology.monitor, ...plan.topology.instances].map((n) => n.name);
+    for (const n of nodes) {
+      const v = checks?.[n];
+      assert(v !== undefined, `no hostChecks entry for ${n}: ${Object.keys(checks ?? {}).join(", ")}`);
+      assert(typeof v.facts.ddSeconds === "number" && v.facts.ddSeconds > 0, `${n}: no dd figure: ${v.summary}`);
+      assert(v.facts.cpus! >= 1 && v.facts.memoryMb! > 0, `${n}: ${v.summary}`);
+      assert(v.failures.length === 0, `${n} failed (the stack is not strict): ${v.failures.join("; ")}`);
+    }
+    return nodes.map((n) => checks[n]!.summary).join("; ");
+  });
+
   // s. health: npm run status, an alert when a service stops, pulumi up starts it again ---------
   await statusChecks(stack, sink);
 
@@ -306,6 +323,17 @@ async function hardwareUpgrade(stack: E2eStack): Promise<void> {
     assert(r.code === 0, r.stderr);
   });
   const before = await showSettings(c("database"), ["shared_buffers", "effective_cache_size", "work_mem"]);
+  await check("g", `npm run review --set dhis2:sizes.database.memoryGb=${UPGRADED_DB_MEMORY_GB}: the retuned settings and limits, 0 replacements, exit 0, the stack file untouched`, async () => {
+    const file = stackFile(stack.name);
+    const text = fs.readFileSync(file, "utf8");
+    const r = await run(path.join(ROOT, "node_modules", ".bin", "tsx"), [path.join(ROOT, "scripts", "review.ts"), "--stack", stack.name, "--set", `dhis2:sizes.database.memoryGb=${UPGRADED_DB_MEMORY_GB}`], { env: env.pulumi, timeoutMs: 20 * 60_000 });
+    console.log(`\nnpm run review (exit ${r.code}):\n${r.stdout}\n`);
+    assert(r.code === 0, tail(r.stdout + r.stderr, 40));
+    for (const row of [/^\| shared_buffers +\| \S+ → \S+ /m, /^\| effective_cache_size +\| \S+ → \S+ /m, /^\| database +\| .* → .*container limits/m, /^Replaced or deleted: none/m]) {
+      assert(row.test(r.stdout), `no ${row} in the review`);
+    }
+    assert(fs.readFileSync(file, "utf8") === text, "the review changed the stack file");
+  });
   setDatabaseMemory(stack.name, UPGRADED_DB_MEMORY_GB);
   const upgraded = planOf(stack);
   const newMb = upgraded.topology.database.budget.memoryMb;
@@ -327,7 +355,8 @@ async function hardwareUpgrade(stack: E2eStack): Promise<void> {
     assert(db?.op === "update", `the database container: ${db?.op ?? "no step"}`);
     // only containers (new limits) and the changed files themselves; no set-up or start step again
     const updated = steps.filter((s) => s.op === "update").map((s) => s.urn.split("::").pop()!);
-    const other = updated.filter((n) => !/-container$|-file-/.test(n));
+    // (the host verification runs again on a node whose size changed: -verify-run)
+    const other = updated.filter((n) => !/-container$|-file-|-verify-run$/.test(n));
     assert(other.length === 0, `updates besides containers and files: ${other.join(", ")}`);
     assert(updated.includes(`dhis2-database-file-etc-postgresql-${upgraded.postgres.version}-main-conf.d-dhis2.conf`), `PostgreSQL's conf.d file is not updated: ${updated.join(", ")}`);
     return `${updated.length} updates in place (${updated.join(", ")}), 0 replacements`;

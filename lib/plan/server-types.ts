@@ -67,6 +67,16 @@ export const AWS_TYPES: readonly ServerType[] = [
 
 export const SERVER_TYPES: Record<Cloud, readonly ServerType[]> = { hcloud: HCLOUD_TYPES, aws: AWS_TYPES };
 
+/** Where a stack's servers go when it names no `dhis2:cloud.location`. */
+export const DEFAULT_LOCATION: Record<Cloud, string> = { hcloud: "fsn1", aws: "eu-west-1" };
+
+/** Roles whose latency users feel (the database, DHIS2, the LXD server running both): on clouds they get dedicated CPUs (seed 000). */
+const DEDICATED_CPU_ROLES: ReadonlySet<string> = new Set(["database", "instance", "lxd-host"]);
+
+export function needsDedicatedCpus(role: string): boolean {
+  return DEDICATED_CPU_ROLES.has(role);
+}
+
 /** Block storage for PostgreSQL's data, per GB and month (hcloud Volume; aws EBS gp3 with its included 3000 IOPS / 125 MB/s). */
 export const VOLUME_PRICE_PER_GB: Record<Cloud, number> = { hcloud: 0.044, aws: 0.08 };
 
