@@ -88,9 +88,14 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     }
     const monitoring = new GeneratedSecret(`${name}-monitoring-login`, { length: 24, htpasswdUser: MONITORING_USER }, child);
     const smtpPassword = config.alerts.smtp?.password?.value;
+    // the backups' repository password: lost, every backup is unreadable, so it is protected
+    const backupPassword = new GeneratedSecret(`${name}-backup-password`, { length: 48 }, { ...child, protect: true }).value;
+    const offsiteSecretAccessKey = config.backup.offsite?.secretAccessKey.value;
     const secrets: pulumi.Output<DeploymentSecrets> = pulumi.secret(pulumi.all([
-      pulumi.all(dbPasswords), pulumi.all(encryptionPasswords), monitoring.htpasswd,
-    ]).apply(([db, enc, htpasswd]) => ({ databasePasswords: db, encryptionPasswords: enc, monitoringHtpasswd: htpasswd, smtpPassword })));
+      pulumi.all(dbPasswords), pulumi.all(encryptionPasswords), monitoring.htpasswd, backupPassword,
+    ]).apply(([db, enc, htpasswd, backup]) => ({
+      databasePasswords: db, encryptionPasswords: enc, monitoringHtpasswd: htpasswd, smtpPassword, backupPassword: backup, offsiteSecretAccessKey,
+    })));
     const fill = (text: string): pulumi.Output<string> => pulumi.secret(secrets.apply((s) => fillSecrets(text, placeholders, s)));
 
     // Servers reached through the bastion wait for the bastion's firewall: a connection that is

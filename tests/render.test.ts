@@ -27,6 +27,8 @@ function sentinelSecrets(plan: Plan): DeploymentSecrets {
     encryptionPasswords: Object.fromEntries(plan.instances.map((i) => [i.config.name, `ENCPASS-${i.config.name}-S3NT1NEL`])),
     monitoringHtpasswd: "monitoring:$apr1$S3NT1NEL",
     smtpPassword: "SMTPPASS-S3NT1NEL",
+    backupPassword: "BACKUPPASS-S3NT1NEL",
+    offsiteSecretAccessKey: "S3KEY-S3NT1NEL",
   };
 }
 
