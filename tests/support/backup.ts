@@ -3,9 +3,11 @@
  * configuration (the repository password), state, local repository and a `mail` stand-in that
  * keeps what it is given, all moved there by the DHIS2_BACKUP_* variables of the scripts.
  */
+import { spawn } from "node:child_process";
 import { existsSync, promises as fsp } from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
-import { baseEnv, makeTempDir, removeTempDir, run, type RunResult } from "./realtools";
+import { baseEnv, freePort, makeTempDir, removeTempDir, run, sleep, type RunResult } from "./realtools";
 
 export interface Snapshot {
   readonly id: string;
@@ -75,4 +77,44 @@ export async function backupFixture(scripts: { backup: string; restore: string }
     },
     remove: () => removeTempDir(dir),
   };
+}
+
+/** gofakes3 (tools/gofakes3.sh), an S3-compatible object store on loopback. */
+export interface FakeS3 {
+  /** http://127.0.0.1:PORT */
+  readonly endpoint: string;
+  /** Stops it (by its own PID); what it held is gone. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts gofakes3 with its in-memory backend: its fs backend answers "bucket does not exist" to
+ * a listing of a prefix that holds no object yet (restic's locks/), so restic cannot lock there.
+ */
+export async function startFakeS3(): Promise<FakeS3> {
+  const bin = path.join(process.env.DHIS2_TOOLCHAIN_DIR ?? path.resolve(__dirname, "../../.toolchain"), "bin", "gofakes3");
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run bash tools/install-check-tools.sh (it builds it with tools/gofakes3.sh)`);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const child = spawn(bin, ["-backend", "memory", "-autobucket", "-host", `127.0.0.1:${port}`], { stdio: ["ignore", "ignore", "pipe"] });
+    let out = "";
+    child.stderr.on("data", (d: Buffer) => { out += d.toString(); });
+    const stop = async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await gone;
+    };
+    for (let i = 0; i < 50 && child.exitCode === null; i++) {
+      const up = await new Promise<boolean>((resolve) => {
+        const s = net.connect(port, "127.0.0.1", () => { s.end(); resolve(true); });
+        s.on("error", () => resolve(false));
+      });
+      if (up) return { endpoint: `http://127.0.0.1:${port}`, stop };
+      await sleep(100);
+    }
+    await stop();
+    if (!/address already in use/.test(out)) throw new Error(`gofakes3 did not start:\n${out}`);
+  }
+  throw new Error("gofakes3 found no free port");
 }
