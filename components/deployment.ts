@@ -22,6 +22,7 @@ import { renderDeployment, type HostPlan } from "../lib/render/hosts";
 import { allNodes } from "../lib/plan/topology";
 import { MONITORING_USER, PATHS, stagedPath } from "../lib/render/paths";
 import { fillSecrets, placeholderSecrets, type DeploymentSecrets } from "../lib/render/secrets";
+import { backupSummary, preUpgradeCommand, type BackupSummary } from "../lib/roles/backup";
 import { searchIndexTarget } from "../lib/roles/database/search-indexes";
 import { ConvergedHost } from "./converged-host";
 import { createPlatform } from "./platforms";
@@ -55,6 +56,8 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
   public readonly machines: pulumi.Output<Record<string, string>>;
   /** What the tracker search index step reported, per instance. */
   public readonly searchIndexes: pulumi.Output<Record<string, string>>;
+  /** Where the backups are, their password and how to restore (secret). */
+  public readonly backup: pulumi.Output<BackupSummary>;
   /** The public IPv4 to point the DNS names at (clouds); empty elsewhere. */
   public readonly publicAddress: pulumi.Output<string>;
 
@@ -102,7 +105,7 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     // open while nftables is first loaded is not tracked from its start, and the bastion would
     // drop the replies of a tunnel that spans the load.
     let bastionReady: pulumi.Resource | undefined;
-    const converge = (node: string, startAfter: pulumi.Input<pulumi.Resource>[] = []) => {
+    const converge = (node: string, startAfter: pulumi.Input<pulumi.Resource>[] = [], installAfter?: pulumi.Input<pulumi.Resource>[]) => {
       const machine = machines[node];
       return new ConvergedHost(`${name}-${node}`, {
         host: hosts[node]!,
@@ -111,6 +114,7 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
         dependsOn: [...(machine ? [machine] : []), ...(bastionReady && node !== platform.bastion ? [bastionReady] : [])],
         bootstrap: platform.bootstrap[node],
         startAfter,
+        installAfter,
       }, child);
     };
 
@@ -133,7 +137,12 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     converge("monitor");
     const searchReports: Record<string, pulumi.Output<string>> = {};
     for (const inst of plan.instances) {
-      const instance = converge(inst.config.name, [database.ready]);
+      // a new DHIS2 version: its database is dumped first (Flyway's migrations are forward-only)
+      const preUpgrade = preUpgradeCommand(plan, inst.config.name);
+      const dump = preUpgrade === undefined ? undefined : hosts.database!.command(`${name}-${inst.config.name}-pre-upgrade-dump`, {
+        create: preUpgrade, update: preUpgrade,
+      }, { ...child, dependsOn: [database.started] });
+      const instance = converge(inst.config.name, [database.ready], dump && [dump]);
       // post-provision: pg_trgm, btree_gin and the trigram indexes, once DHIS2 made its schema
       const indexes = new TrackerSearchIndexes(`${name}-${inst.config.name}-search-indexes`, {
         host: hosts.database!,
@@ -148,6 +157,7 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     this.publicAddress = platform.publicAddress;
     this.searchIndexes = pulumi.output(searchReports);
     this.credentials = pulumi.secret(pulumi.all([monitoring.value, pulumi.all(dbPasswords)]).apply(([mon, db]) => deploymentCredentials(plan, mon, db)));
-    this.registerOutputs({ urls: this.urls, machines: this.machines, credentials: this.credentials, searchIndexes: this.searchIndexes, publicAddress: this.publicAddress });
+    this.backup = pulumi.secret(backupPassword.apply((pw) => backupSummary(plan, pw)));
+    this.registerOutputs({ urls: this.urls, machines: this.machines, credentials: this.credentials, backup: this.backup, searchIndexes: this.searchIndexes, publicAddress: this.publicAddress });
   }
 }

@@ -40,6 +40,7 @@ const existing = (): Raw => ({
   tls: { mode: "letsencrypt", email: "ops@health.example.org" },
   admin: { sshKeys: [SSH_KEY], allowedCidrs: ["196.12.4.0/24"] },
   alerts: { recipients: ["ops@health.example.org"], smtp: { host: "smtp.health.example.org" } },
+  backup: { offsite: { repository: "s3:https://objects.health.example.org/dhis2-backups/moh", accessKeyId: "DHIS2BACKUP", secretAccessKey: { secure: "v1:c2VjcmV0" } } },
 });
 
 /** Hetzner Cloud, one server per role. */
@@ -50,6 +51,7 @@ const hcloud = (): Raw => ({
   instances: [{ name: "production", version: "2.42.1", path: "/" }],
   admin: { sshKeys: [SSH_KEY], allowedCidrs: ["196.12.4.0/24"] },
   alerts: { recipients: ["ops@example.org"], smtp: { host: "smtp.example.org", username: "relay", password: { secure: "v1:c2VjcmV0" } } },
+  backup: { offsite: { repository: "s3:https://fsn1.your-objectstorage.com/dhis2-backups/moh", accessKeyId: "DHIS2BACKUP", secretAccessKey: { secure: "v1:c2VjcmV0" } } },
   cloud: { location: "fsn1" },
 });
 

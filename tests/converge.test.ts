@@ -80,8 +80,8 @@ test("set-up of the local stack: each role's packages, Debian's tomcat service m
   t.regex(scriptOf(of("production"), "setup"), /systemctl mask --quiet tomcat10\.service[\s\S]*apt_get install/);
   t.regex(scriptOf(of("production"), "setup"), /ln -sfn \/usr\/share\/tomcat10 \/opt\/tomcat/);
   t.regex(scriptOf(of("production"), "setup"), /ln -sfn "\$jdk_home" \/usr\/lib\/jvm\/dhis2-jdk/);
-  t.deepEqual(of("production").services, ["dhis2", "munin-node", "postfix", "dhis2-status.timer"]);
-  t.deepEqual(of("database").services, ["postgresql", "munin-node", "postfix", "dhis2-status.timer"]);
+  t.deepEqual(of("production").services, ["dhis2", "dhis2-backup.timer", "munin-node", "postfix", "dhis2-status.timer"]);
+  t.deepEqual(of("database").services, ["postgresql", "dhis2-backup.timer", "munin-node", "postfix", "dhis2-status.timer"]);
   t.regex(scriptOf(of("database"), "start"), /pg_isready/);
   t.regex(scriptOf(of("monitor"), "start"), /runuser -u munin -- \/usr\/bin\/munin-cron/);
   t.notRegex(scriptOf(of("proxy"), "start"), /munin-cron/);
@@ -139,7 +139,7 @@ test("role steps: certificates before the proxy's files, the WAR and glowroot be
   const pw = { production: "pw-production-S3NT1NEL", training: "it's-S3NT1NEL" };
   const steps = (n: string) => nodeRoleSteps(plan, n, { artifact: previewArtifact, databasePasswords: pw });
   t.deepEqual(steps("proxy").map((s) => `${s.phase}:${s.name}`), ["prepare:certificates"]);
-  t.deepEqual(steps("production").map((s) => `${s.phase}:${s.name}`), ["install:war", "install:glowroot"]);
+  t.deepEqual(steps("production").map((s) => `${s.phase}:${s.name}`), ["install:war", "install:glowroot", "after:first-backup"]);
   t.deepEqual(steps("monitor"), []);
   const [db] = steps("database");
   t.is(db!.phase, "after");

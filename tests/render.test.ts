@@ -41,6 +41,7 @@ function everything(): Record<string, unknown> {
     { name: "training", version: "2.43.0", hostname: "training.example.org", size: { cpus: 4, memoryGb: 8 } },
   ];
   raw.alerts = { recipients: ["ops@example.org", "oncall@example.org"], smtp: { host: "smtp.example.org", username: "alerts", password: "x" } };
+  raw.backup = { offsite: { repository: "s3:https://fsn1.your-objectstorage.com/moh-backups/dhis2", accessKeyId: "EXAMPLEKEYID", secretAccessKey: "x" } };
   return raw;
 }
 

@@ -16,7 +16,8 @@ export function validateBackup(c: StackConfigInput, { rules }: PlatformChoice, p
   const maxAgeHours = b?.maxAgeHours ?? DEFAULTS.backup.maxAgeHours;
   const offsite = b?.offsite;
   if (!enabled) p.warn(`${NAMESPACE}:backup.enabled is false: nothing of this stack is backed up; a lost server loses its data.`);
-  else if (!offsite) p.warn(`${NAMESPACE}:backup.offsite is not set: the backups stay on the servers they protect; a lost database server loses its backups too (docs/backups.md).`);
+  // (servers only: a local stack's containers are this machine's)
+  else if (!offsite && rules.ssh) p.warn(`${NAMESPACE}:backup.offsite is not set: the backups stay on the servers they protect; a lost database server loses its backups too (docs/backups.md).`);
   if (offsite && typeof offsite.secretAccessKey === "string" && rules.ssh) {
     p.warn(`${NAMESPACE}:backup.offsite.secretAccessKey is stored in plain text in the stack file: set it with \`pulumi config set --path --secret ${NAMESPACE}:backup.offsite.secretAccessKey\` instead.`);
   }

@@ -92,11 +92,57 @@ export const backup: Role = {
   services: () => ["dhis2-backup.timer"],
   steps,
   statusChecks: ({ plan }) => [
-    `check_age backup ${PATHS.backupState}/last-success ${plan.config.backup.maxAgeHours * 60} "last successful backup"`,
+    // (DHIS2_BACKUP_STATE_DIR: as in dhis2-backup, for tests/status.test.ts; a server never sets it)
+    `check_age backup "\${DHIS2_BACKUP_STATE_DIR:-${PATHS.backupState}}/last-success" ${plan.config.backup.maxAgeHours * 60} "last successful backup"`,
   ],
 };
+
+/**
+ * The command on the database node that, before an instance's new DHIS2 version is installed,
+ * dumps its database (tagged pre-upgrade), when the version differs from the one it last saw:
+ * Flyway's migrations are forward-only, so this dump is the way back. Its text holds the
+ * version, so a version change shows in `pulumi preview` as this command running again.
+ */
+export function preUpgradeCommand(plan: Plan, instance: string): string | undefined {
+  const inst = plan.instances.find((i) => i.config.name === instance);
+  if (!inst) throw new Error(`no instance ${instance} in the plan`);
+  if (!plan.config.backup.enabled) return undefined;
+  return `${PATHS.backupCommand} --pre-upgrade ${instance} ${inst.config.runtime.display} # a dump of ${inst.database} before DHIS2 ${inst.config.runtime.display} is installed`;
+}
 
 /** Whether a node gets the backup role: the database and each instance, when backups are on. */
 export function backsUp(plan: Plan, node: { readonly role: string }): boolean {
   return plan.config.backup.enabled && (node.role === "database" || node.role === "instance");
+}
+
+/** The stack output `backup` (secret): where the backups are, the password, how to restore. */
+export interface BackupSummary {
+  readonly enabled: boolean;
+  /** The restic repositories' password: without it no backup can be read. */
+  readonly password: string;
+  /** Node → its local restic repository. */
+  readonly repositories: Readonly<Record<string, string>>;
+  readonly offsite?: string;
+  readonly schedule: string;
+  readonly retention: string;
+  readonly restore: readonly string[];
+}
+
+export function backupSummary(plan: Plan, password: string): BackupSummary {
+  const b = plan.config.backup;
+  const nodes = [{ name: "database", role: "database" }, ...plan.instances.map((i) => ({ name: i.config.name, role: "instance" }))];
+  const first = plan.instances[0]?.config.name ?? "NAME";
+  return {
+    enabled: b.enabled,
+    password,
+    repositories: Object.fromEntries(nodes.map((n) => [n.name, localRepository(n)])),
+    offsite: b.offsite?.repository,
+    schedule: b.schedule,
+    retention: `${b.retention.daily} daily, ${b.retention.weekly} weekly, ${b.retention.monthly} monthly`,
+    restore: [
+      `database of an instance: on the database server, ${PATHS.restoreCommand} --instance ${first} [--snapshot ID] [--repo offsite] --dry-run, then without --dry-run`,
+      `file store: on the instance's server, ${PATHS.restoreCommand} --instance ${first} [--snapshot ID] [--repo offsite]`,
+      "by hand, without the toolkit: docs/backups.md (restic -r REPOSITORY snapshots; restic dump ... | pg_restore)",
+    ],
+  };
 }
