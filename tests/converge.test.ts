@@ -114,8 +114,15 @@ test("LXD containers: the plan's limits, fixed addresses, the data volume on the
   for (const c of containers.filter((x) => x.node !== "proxy")) t.notRegex(c.script, /proxy listen=/, `${c.node} forwards nothing`);
   t.deepEqual(lxdLimits({ ...plan.topology.proxy, budget: { ...plan.topology.proxy.budget, cpus: 0.75 } }), { cpuCount: 1, cpuAllowance: "75%", memory: `${plan.topology.proxy.budget.memoryMb}MB` });
   t.deepEqual(lxdLimits({ ...plan.topology.proxy, budget: { ...plan.topology.proxy.budget, cpus: 2.5 } }).cpuCount, 3);
-  t.regex(lxdDataVolumes(plan)[0]!.script, /lxc storage volume create dhis2 dhis2-local-pgdata/);
-  t.notRegex(lxdDataVolumes(plan)[0]!.script, /delete/);
+  const pgdata = lxdDataVolumes(plan).find((v) => v.node === "database")!;
+  t.regex(pgdata.script, /lxc storage volume create dhis2 dhis2-local-pgdata/);
+  for (const v of lxdDataVolumes(plan)) t.notRegex(v.script, /delete/);
+  // each instance's file store on a volume of its own, at /var/lib/dhis2
+  for (const i of plan.instances) {
+    const c = containers.find((x) => x.node === i.config.name)!;
+    t.deepEqual(c.volumes, [`dhis2-local-files-${i.config.name}`]);
+    t.regex(c.script, new RegExp(`disk pool=dhis2 source=dhis2-local-files-${i.config.name} path=/var/lib/dhis2`));
+  }
 });
 
 test("a database memory upgrade changes the database container's limits and PostgreSQL's settings, never an image or a name", (t) => {

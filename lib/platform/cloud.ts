@@ -154,7 +154,7 @@ export function planCloud(plan: Plan): { cloud?: CloudPlan; problems: ConfigProb
   const addresses = Object.fromEntries(allNodes(topology).map((n) => [n.name, n.address]));
   const flows = deploymentFlows(plan);
   const servers: CloudServer[] = allNodes(topology).map((n) => {
-    const volume = roleOf(n).dataVolumes({ plan })[0];
+    const volume = roleOf(n).dataVolumes({ plan, node: n })[0];
     const key = n.role === "instance" ? `dhis2:instances[${plan.instances.findIndex((i) => i.config.name === n.name)}].size` : `dhis2:sizes.${n.name}`;
     const choice = choose(n.role, key, n.budget.cpus, n.budget.memoryMb, n.budget.serverType);
     return {

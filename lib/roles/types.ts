@@ -97,8 +97,8 @@ export interface Role {
   readonly name: string;
   /** Users feel its latency (the database, DHIS2): on clouds it gets dedicated CPUs (seed 000). */
   readonly dedicatedCpus: boolean;
-  /** Its data volumes (the database's clusters). */
-  dataVolumes(ctx: Pick<RoleContext, "plan">): DataVolume[];
+  /** Its data volumes on a node (the database's clusters, an instance's file store). */
+  dataVolumes(ctx: { readonly plan: Plan; readonly node: { readonly name: string } }): DataVolume[];
   /** Distribution packages the role installs on its node. */
   packages(ctx: RoleContext): string[];
   /** Its configuration files (secrets as the placeholders of `secrets`). */

@@ -127,6 +127,9 @@ export const instance: Role = {
   ...NOTHING,
   name: "instance",
   dedicatedCpus: true,
+  // the file store (uploads, apps, images) and the local backups, apart from compute: a rebuilt
+  // server keeps them (its own key per instance: LXD volumes are per stack)
+  dataVolumes: ({ node }) => [{ key: `files-${node.name}`, path: PATHS.dhis2DataDir, purpose: `DHIS2 file store of ${node.name}` }],
   packages: ({ plan, node }) => {
     const c = instanceOf(plan, node.name).config;
     const own = [`openjdk-${c.jdk}-jre-headless`];
@@ -147,6 +150,8 @@ export const instance: Role = {
         name: c.name,
         serviceUser: SERVICE_USER,
         dhis2Home: PATHS.dhis2Home,
+        dataDir: PATHS.dhis2DataDir,
+        fileStore: PATHS.dhis2FileStore,
         jdk: c.jdk,
         javaHome: PATHS.javaHome,
         tomcat: tomcat ? { ...tomcat, link: PATHS.catalinaHome, base: PATHS.catalinaBase } : false,
