@@ -57,6 +57,10 @@ test("off-site: backed up to the object store, restored from it after the local 
   t.is(offsite.code, 0, offsite.stderr);
   const snaps = JSON.parse(offsite.stdout) as { paths: string[] }[];
   t.deepEqual(snaps.map((s) => s.paths[0]), [`/${name}.dump`]);
+  const listed = await fx.restore(["--list", "--repo", "offsite"]);
+  t.is(listed.code, 0, listed.stderr);
+  t.regex(listed.stdout, new RegExp(`^snapshot\\t[0-9a-f]{8}\\t\\S+\\t/${name}\\.dump\\t[1-9]`, "m"));
+  t.regex(listed.stdout, /^repository\toffsite\ts3:http:\/\/127\.0\.0\.1:\d+\/dhis2-backups\/test-stack\t[1-9]/m);
 
   // the local copy is lost with its server; the rows are deleted
   await fsp.rm(path.join(fx.dir, "repo"), { recursive: true });

@@ -114,6 +114,13 @@ test.serial("a database backup, rows deleted, restored: the same rows; no analyt
   t.is(await fingerprint(pg, db), before);
   // the other instance's database was not touched
   t.true((await fingerprint(pg, p.instances[1]!.database)).startsWith(`${ROWS} `));
+  // --list: every snapshot with its restore size, and the repository's stored size
+  const list = await fx.restore(["--list"]);
+  t.is(list.code, 0, list.stderr);
+  const lines = list.stdout.trim().split("\n").map((l) => l.split("\t"));
+  t.deepEqual(lines.filter((l) => l[0] === "snapshot").map((l) => l[3]).sort(), p.instances.map((i) => `/${i.config.name}.dump`).sort());
+  for (const l of lines) t.regex(l.at(-1)!, /^[1-9]\d*$/, l.join(" "));
+  t.is(lines.at(-1)![0], "repository");
   const size = (await fx.state()).message;
   t.log(`backup of 2 databases: ${backupSeconds.toFixed(1)} s (${size}); restore of one: ${restoreSeconds.toFixed(1)} s (RTO)`);
 });
