@@ -15,6 +15,7 @@ import * as path from "node:path";
 import { backupScripts } from "../lib/roles/backup";
 import { file } from "../lib/render/file";
 import { joinOutput, makeTempDir, removeTempDir, startThrowawayPostgres, type ThrowawayPostgres } from "./support/realtools";
+import { parseList } from "../scripts/lib/restore";
 import { backupFixture, type BackupFixture } from "./support/backup";
 import { cloudStack, load } from "./support/stacks";
 
@@ -121,6 +122,10 @@ test.serial("a database backup, rows deleted, restored: the same rows; no analyt
   t.deepEqual(lines.filter((l) => l[0] === "snapshot").map((l) => l[3]).sort(), p.instances.map((i) => `/${i.config.name}.dump`).sort());
   for (const l of lines) t.regex(l.at(-1)!, /^[1-9]\d*$/, l.join(" "));
   t.is(lines.at(-1)![0], "repository");
+  // as npm run backups reads it
+  const parsed = parseList("database", list.stdout);
+  t.is(parsed.backups.length, p.instances.length);
+  t.true(parsed.repository!.bytes > 0);
   const size = (await fx.state()).message;
   t.log(`backup of 2 databases: ${backupSeconds.toFixed(1)} s (${size}); restore of one: ${restoreSeconds.toFixed(1)} s (RTO)`);
 });
