@@ -6,12 +6,10 @@
  * --from), age, size (what a restore writes) and where the repository is and how much it stores.
  */
 import { parseArgs } from "node:util";
-import { ConfigError } from "../lib/config/model";
-import { loadStackFile } from "../lib/load";
 import { PATHS } from "../lib/render/paths";
 import { shellQuote } from "../lib/render/shell";
 import { backupNodes, parseList } from "./lib/restore";
-import { PROJECT_DIR, stackHosts } from "./lib/stack-hosts";
+import { loadPlanOrSay, stackHosts } from "./lib/stack-hosts";
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
@@ -27,13 +25,8 @@ async function main(): Promise<number> {
     console.error("usage: npm run backups -- --stack NAME [--repo local|offsite]");
     return values.help ? 0 : 2;
   }
-  let plan;
-  try {
-    plan = loadStackFile(PROJECT_DIR, values.stack).plan;
-  } catch (e) {
-    console.error(e instanceof ConfigError ? e.message : `error: ${(e as Error).message}`);
-    return 2;
-  }
+  const plan = loadPlanOrSay(values.stack);
+  if (!plan) return 2;
   const nodes = backupNodes(plan);
   if (nodes.length === 0) {
     console.log(`stack ${plan.config.stack}: dhis2:backup.enabled is false; there are no backups`);

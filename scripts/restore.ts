@@ -9,10 +9,8 @@
  */
 import * as readline from "node:readline/promises";
 import { parseArgs } from "node:util";
-import { ConfigError } from "../lib/config/model";
-import { loadStackFile } from "../lib/load";
 import { dryRunCommands, restoreCommands, restoreProblems, type HostCommand, type RestoreOptions } from "./lib/restore";
-import { PROJECT_DIR, stackHosts, type StackHosts } from "./lib/stack-hosts";
+import { loadPlanOrSay, stackHosts, type StackHosts } from "./lib/stack-hosts";
 
 const USAGE = "usage: npm run restore -- --stack NAME --instance I [--from LATEST|ID] [--files-from LATEST|ID] [--repo local|offsite] [--database-only] [--dry-run] [--yes]";
 
@@ -44,13 +42,8 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return values.help ? 0 : 2;
   }
-  let plan;
-  try {
-    plan = loadStackFile(PROJECT_DIR, values.stack).plan;
-  } catch (e) {
-    console.error(e instanceof ConfigError ? e.message : `error: ${(e as Error).message}`);
-    return 2;
-  }
+  const plan = loadPlanOrSay(values.stack);
+  if (!plan) return 2;
   const opts: RestoreOptions = {
     instance: values.instance,
     from: (values.from ?? "latest").toLowerCase(),
