@@ -165,6 +165,9 @@ test.serial("a pre-upgrade dump is taken only when the instance's version change
   t.is(pre.length, 1);
   t.deepEqual(pre[0]!.paths, [`/${name}.pre-upgrade.dump`]);
   t.true(pre[0]!.tags.includes("from:2.41.3") && pre[0]!.tags.includes("to:2.42.1"));
+  // its own log; the nightly run's state is left as it was
+  t.regex(await fsp.readFile(path.join(fx.dir, "state", "pre-upgrade.log"), "utf8"), /pre-upgrade dump of production taken \(DHIS2 2\.41\.3 -> 2\.42\.1\)/);
+  t.is((await fx.state()).status, "ok");
   const before = await fingerprint(pg, db);
   await pg.query("DELETE FROM datavalue", { database: db });
   const r = await fx.restore(["--instance", name, "--pre-upgrade", "--yes"]);
