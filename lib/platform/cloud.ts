@@ -167,7 +167,9 @@ export function planCloud(plan: Plan): { cloud?: CloudPlan; problems: ConfigProb
       userData: userDataFor(plan, n)!,
       rules: flows.filter((f) => f.to === n.name).map((f) => ruleFrom(plan, f, addresses)),
       volume: volume ? { name: `dhis2-${config.stack}-${volume.key}`, sizeGb: n.budget.diskGb, mount: volume.path } : undefined,
-      rootDiskGb: volume ? 40 : n.budget.diskGb,
+      // an instance server's root disk stays as it was before its file store got a volume: a
+      // root disk cannot shrink in place (EBS), and it still holds the WAR, the JDK and the logs
+      rootDiskGb: volume && n.role !== "instance" ? 40 : n.budget.diskGb,
     };
   });
   const subnets = cloud === "aws" ? awsSubnets(config.networkCidr) : undefined;
