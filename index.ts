@@ -39,6 +39,8 @@ export = async () => {
     urls: deployment.urls,
     /** Generated logins (secret): `pulumi stack output credentials --show-secrets`. */
     credentials: deployment.credentials,
+    /** Where the backups are, their password, how to restore (secret): `pulumi stack output backup --show-secrets`. */
+    backup: deployment.backup,
     /** Where each role runs. */
     machines: deployment.machines,
     /** The public IPv4 to point the DNS names at (hcloud, aws); empty on local and existing servers. */

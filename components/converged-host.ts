@@ -41,6 +41,8 @@ export interface ConvergedHostArgs {
   readonly bootstrap?: readonly HostStep[];
   /** What must be ready before the services start here (e.g. the database for an instance). Default: nothing. */
   readonly startAfter?: pulumi.Input<pulumi.Resource>[];
+  /** What must be done before the install steps (e.g. the WAR after the pre-upgrade dump). Default: nothing. */
+  readonly installAfter?: pulumi.Input<pulumi.Resource>[];
   /** What must exist before anything runs on the host (its container or server). Default: nothing. */
   readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -88,6 +90,8 @@ export class ConvergedHost extends pulumi.ComponentResource {
       } else if (step.phase === "start") {
         started = script(step, [...last, ...(args.startAfter ?? [])]);
         last = [started];
+      } else if (step.phase === "install" && args.installAfter) {
+        last = [script(step, [...last, ...args.installAfter])];
       } else {
         last = [script(step, last)];
       }

@@ -22,6 +22,7 @@ import { renderDeployment, type HostPlan } from "../lib/render/hosts";
 import { allNodes } from "../lib/plan/topology";
 import { MONITORING_USER, PATHS, stagedPath } from "../lib/render/paths";
 import { fillSecrets, placeholderSecrets, type DeploymentSecrets } from "../lib/render/secrets";
+import { backupSummary, preUpgradeCommand, type BackupSummary } from "../lib/roles/backup";
 import { searchIndexTarget } from "../lib/roles/database/search-indexes";
 import { ConvergedHost } from "./converged-host";
 import { createPlatform } from "./platforms";
@@ -56,6 +57,8 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
   public readonly machines: pulumi.Output<Record<string, string>>;
   /** What the tracker search index step reported, per instance. */
   public readonly searchIndexes: pulumi.Output<Record<string, string>>;
+  /** Where the backups are, their password and how to restore (secret). */
+  public readonly backup: pulumi.Output<BackupSummary>;
   /** The public IPv4 to point the DNS names at (clouds); empty elsewhere. */
   public readonly publicAddress: pulumi.Output<string>;
   /** What each node really has (CPUs, memory, disk latency, CPU steal) and what is below its size. */
@@ -91,9 +94,14 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     }
     const monitoring = new GeneratedSecret(`${name}-monitoring-login`, { length: 24, htpasswdUser: MONITORING_USER }, child);
     const smtpPassword = config.alerts.smtp?.password?.value;
+    // the backups' repository password: lost, every backup is unreadable, so it is protected
+    const backupPassword = new GeneratedSecret(`${name}-backup-password`, { length: 48 }, { ...child, protect: true }).value;
+    const offsiteSecretAccessKey = config.backup.offsite?.secretAccessKey.value;
     const secrets: pulumi.Output<DeploymentSecrets> = pulumi.secret(pulumi.all([
-      pulumi.all(dbPasswords), pulumi.all(encryptionPasswords), monitoring.htpasswd,
-    ]).apply(([db, enc, htpasswd]) => ({ databasePasswords: db, encryptionPasswords: enc, monitoringHtpasswd: htpasswd, smtpPassword })));
+      pulumi.all(dbPasswords), pulumi.all(encryptionPasswords), monitoring.htpasswd, backupPassword,
+    ]).apply(([db, enc, htpasswd, backup]) => ({
+      databasePasswords: db, encryptionPasswords: enc, monitoringHtpasswd: htpasswd, smtpPassword, backupPassword: backup, offsiteSecretAccessKey,
+    })));
     const fill = (text: string): pulumi.Output<string> => pulumi.secret(secrets.apply((s) => fillSecrets(text, placeholders, s)));
 
     // Servers reached through the bastion wait for the bastion's firewall: a connection that is
@@ -101,7 +109,7 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     // drop the replies of a tunnel that spans the load.
     let bastionReady: pulumi.Resource | undefined;
     const verdicts: Record<string, HostVerification["verdict"]> = {};
-    const converge = (node: string, startAfter: pulumi.Input<pulumi.Resource>[] = []) => {
+    const converge = (node: string, startAfter: pulumi.Input<pulumi.Resource>[] = [], installAfter?: pulumi.Input<pulumi.Resource>[]) => {
       const machine = machines[node];
       const converged = new ConvergedHost(`${name}-${node}`, {
         host: hosts[node]!,
@@ -110,6 +118,7 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
         dependsOn: [...(machine ? [machine] : []), ...(bastionReady && node !== platform.bastion ? [bastionReady] : [])],
         bootstrap: platform.bootstrap[node],
         startAfter,
+        installAfter,
       }, child);
       // post-provision: what the node really has, against the size the plan was tuned to
       verdicts[node] = new HostVerification(`${name}-${node}-verify`, {
@@ -137,7 +146,12 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     converge("monitor");
     const searchReports: Record<string, pulumi.Output<string>> = {};
     for (const inst of plan.instances) {
-      const instance = converge(inst.config.name, [database.ready]);
+      // a new DHIS2 version: its database is dumped first (Flyway's migrations are forward-only)
+      const preUpgrade = preUpgradeCommand(plan, inst.config.name);
+      const dump = preUpgrade === undefined ? undefined : hosts.database!.command(`${name}-${inst.config.name}-pre-upgrade-dump`, {
+        create: preUpgrade, update: preUpgrade,
+      }, { ...child, dependsOn: [database.started] });
+      const instance = converge(inst.config.name, [database.ready], dump && [dump]);
       // post-provision: pg_trgm, btree_gin and the trigram indexes, once DHIS2 made its schema
       const indexes = new TrackerSearchIndexes(`${name}-${inst.config.name}-search-indexes`, {
         host: hosts.database!,
@@ -153,6 +167,7 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     this.searchIndexes = pulumi.output(searchReports);
     this.hostChecks = pulumi.all(verdicts);
     this.credentials = pulumi.secret(pulumi.all([monitoring.value, pulumi.all(dbPasswords)]).apply(([mon, db]) => deploymentCredentials(plan, mon, db)));
-    this.registerOutputs({ urls: this.urls, machines: this.machines, credentials: this.credentials, searchIndexes: this.searchIndexes, publicAddress: this.publicAddress, hostChecks: this.hostChecks });
+    this.backup = pulumi.secret(backupPassword.apply((pw) => backupSummary(plan, pw)));
+    this.registerOutputs({ urls: this.urls, machines: this.machines, credentials: this.credentials, backup: this.backup, searchIndexes: this.searchIndexes, publicAddress: this.publicAddress, hostChecks: this.hostChecks });
   }
 }

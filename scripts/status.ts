@@ -8,10 +8,8 @@
  * fails or a host does not answer, 0 otherwise. See docs/operations.md.
  */
 import { parseArgs } from "node:util";
-import { ConfigError } from "../lib/config/model";
-import { loadStackFile } from "../lib/load";
 import { PATHS } from "../lib/render/paths";
-import { PROJECT_DIR, stackHosts } from "./lib/stack-hosts";
+import { loadPlanOrSay, stackHosts } from "./lib/stack-hosts";
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { stack: { type: "string" }, help: { type: "boolean", short: "h" } }, strict: true });
@@ -19,13 +17,8 @@ async function main(): Promise<number> {
     console.error("usage: npm run status -- --stack NAME");
     return values.help ? 0 : 2;
   }
-  let plan;
-  try {
-    plan = loadStackFile(PROJECT_DIR, values.stack).plan;
-  } catch (e) {
-    console.error(e instanceof ConfigError ? e.message : `error: ${(e as Error).message}`);
-    return 2;
-  }
+  const plan = loadPlanOrSay(values.stack);
+  if (!plan) return 2;
   const hosts = await stackHosts(plan);
   try {
     const reports = await Promise.all(hosts.nodes.map(async (n) => ({ node: n.node, r: await n.run(PATHS.status, { timeoutMs: 120_000 }) })));

@@ -6,6 +6,7 @@
  * real paths inside a private mount namespace, so the machine itself is never changed.
  */
 import test from "ava";
+import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { loadStackFile } from "../lib/load";
 import type { RenderedFile } from "../lib/render/file";
@@ -217,6 +218,25 @@ test("systemd accepts the DHIS2 units (Tomcat and embedded server)", async (t) =
     const unit = host.files.find((f) => f.path === "/etc/systemd/system/dhis2.service")!;
     const r = await systemdVerify("dhis2.service", unit.content, { files: standIns });
     t.true(r.ok, `${host.host}:\n${r.output}`);
+  }
+});
+
+test("systemd accepts the backup's service and timer; the munin plugin answers config and a value", async (t) => {
+  for (const host of hostsOf(everything()).filter((h) => h.role === "instance" || h.role === "database")) {
+    const of = (p: string) => host.files.find((f) => f.path === p)!;
+    const backup = of("/usr/local/sbin/dhis2-backup");
+    const r = await systemdVerify("dhis2-backup.timer", of("/etc/systemd/system/dhis2-backup.timer").content, {
+      extraUnits: { "dhis2-backup.service": of("/etc/systemd/system/dhis2-backup.service").content },
+      files: [backup],
+    });
+    t.true(r.ok, `${host.host}:\n${r.output}`);
+    const plugin = of("/etc/munin/plugins/dhis2_backup_age");
+    t.is(plugin.mode, "0755");
+    const config = spawnSync("sh", ["-c", plugin.content, "dhis2_backup_age", "config"], { encoding: "utf8" });
+    t.regex(config.stdout, /^age\.warning 26$/m);
+    t.regex(config.stdout, /^age\.critical 52$/m);
+    // no backup yet on this machine: above the critical threshold
+    t.regex(spawnSync("sh", ["-c", plugin.content], { encoding: "utf8" }).stdout, /^age\.value 53$/m);
   }
 });
 

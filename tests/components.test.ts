@@ -98,11 +98,19 @@ test.serial("Dhis2Deployment on the local stack: a container per role, every ren
       t.regex(String(cmd!.inputs.update), /systemctl|nft|dhis2-postgresql-apply|^lxc exec [^ ]+ -- \/bin\/sh -c '.*mv -f/);
     }
   }
+  // before a new DHIS2 version: a dump of the instance's database, on the database's container
+  for (const i of plan.instances) {
+    const pre = commands.find((r) => r.name === `unit-${i.config.name}-pre-upgrade-dump`);
+    t.truthy(pre, `pre-upgrade dump of ${i.config.name}`);
+    t.regex(String(pre!.inputs.create), /^lxc exec 'dhis2-local-database'/);
+    t.true(String(pre!.inputs.create).includes(`/usr/local/sbin/dhis2-backup --pre-upgrade ${i.config.name} ${i.config.runtime.display} `));
+  }
   // generated secrets: logged nowhere, and only ever inside secret values
   const generators = commands.filter((r) => r.name.endsWith("-generate"));
-  t.is(generators.length, 2 * plan.instances.length + 1);
+  // a database and an encryption password per instance, the monitoring login, the backup password
+  t.is(generators.length, 2 * plan.instances.length + 2);
   for (const g of generators) t.is(g.inputs.logging, "none");
-  const leaked = commands.filter((r) => !isSecret(r.inputs.stdin) && /ran unit-[a-z]+-(database|encryption)-password-generate|ran unit-monitoring-login/.test(JSON.stringify(r.inputs)));
+  const leaked = commands.filter((r) => !isSecret(r.inputs.stdin) && /ran unit-[a-z]+-(database|encryption)-password-generate|ran unit-monitoring-login|ran unit-backup-password/.test(JSON.stringify(r.inputs)));
   t.deepEqual(leaked.map((r) => r.name), []);
   const databases = commands.find((r) => r.name === "unit-database-databases")!;
   t.true(isSecret(databases.inputs.stdin));

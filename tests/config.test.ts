@@ -13,6 +13,9 @@ import { deployProblems } from "../lib/config/artifacts";
 import { loadDeployment, loadStackFile, type LoadedDeployment } from "../lib/load";
 import { ConfigError } from "../lib/config/model";
 import { decodeEngineConfig, readStackFile } from "../lib/config/stack-file";
+import type { Plan } from "../lib/plan";
+import { renderDeployment } from "../lib/render/hosts";
+import { placeholderSecrets } from "../lib/render/secrets";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the raw config is untyped YAML on purpose
 type Raw = { [key: string]: any };
@@ -41,6 +44,7 @@ const existing = (): Raw => ({
   tls: { mode: "letsencrypt", email: "ops@health.example.org" },
   admin: { sshKeys: [SSH_KEY], allowedCidrs: ["196.12.4.0/24"] },
   alerts: { recipients: ["ops@health.example.org"], smtp: { host: "smtp.health.example.org" } },
+  backup: { offsite: { repository: "s3:https://objects.health.example.org/dhis2-backups/moh", accessKeyId: "DHIS2BACKUP", secretAccessKey: { secure: "v1:c2VjcmV0" } } },
 });
 
 /** Hetzner Cloud, one server per role. */
@@ -51,6 +55,7 @@ const hcloud = (): Raw => ({
   instances: [{ name: "production", version: "2.42.1", path: "/" }],
   admin: { sshKeys: [SSH_KEY], allowedCidrs: ["196.12.4.0/24"] },
   alerts: { recipients: ["ops@example.org"], smtp: { host: "smtp.example.org", username: "relay", password: { secure: "v1:c2VjcmV0" } } },
+  backup: { offsite: { repository: "s3:https://fsn1.your-objectstorage.com/dhis2-backups/moh", accessKeyId: "DHIS2BACKUP", secretAccessKey: { secure: "v1:c2VjcmV0" } } },
   cloud: { location: "fsn1" },
 });
 
@@ -248,6 +253,12 @@ const INVALID: readonly InvalidCase[] = [
   { name: "a repository key that is a file", base: "hcloud", mutate: (c) => { c.sources = { jdk: { key: "/etc/apt/keyrings/adoptium.asc" } }; }, key: "dhis2:sources.jdk.key", says: ["http(s) URL of the repository's signing key"] },
   { name: "WAR path with a space", base: "local", mutate: (c) => { c.instances[0].war = "/srv/my wars/dhis2.war"; }, key: "dhis2:instances[0].war", says: ["without spaces"] },
   { name: "glowroot version latest", base: "existing", mutate: (c) => { c.monitoring = { glowrootVersion: "latest" }; }, key: "dhis2:monitoring.glowrootVersion", says: ["0.14.2"] },
+  { name: "backup schedule with a shell character", base: "existing", mutate: (c) => { c.backup.schedule = "daily; rm -rf /"; }, key: "dhis2:backup.schedule", says: ["OnCalendar", "*-*-* 01:30"] },
+  { name: "backup keeping nothing", base: "existing", mutate: (c) => { c.backup.retention = { daily: 0, weekly: 0, monthly: 0 }; }, key: "dhis2:backup.retention.daily", says: ["at least one backup"] },
+  { name: "backup retention above the maximum", base: "existing", mutate: (c) => { c.backup.retention = { monthly: 1000 }; }, key: "dhis2:backup.retention.monthly", says: ["0 to 240"] },
+  { name: "off-site repository not S3", base: "existing", mutate: (c) => { c.backup.offsite.repository = "sftp:backup@host:/srv"; }, key: "dhis2:backup.offsite.repository", says: ["s3:https://"] },
+  { name: "off-site without its secret key", base: "existing", mutate: (c) => { delete c.backup.offsite.secretAccessKey; }, key: "dhis2:backup.offsite.secretAccessKey", says: ["pulumi config set --secret"] },
+  { name: "backup age alert below 2 hours", base: "existing", mutate: (c) => { c.backup.maxAgeHours = 1; }, key: "dhis2:backup.maxAgeHours", says: ["2 to 744"] },
 ];
 
 {
@@ -446,6 +457,21 @@ test("several problems at once are all reported in one ConfigError", (t) => {
 });
 
 // ---------------------------------------------------------------- warnings
+
+test("backups: on by default (01:30, 7/4/12, 26 h) on the database and every instance; disabled or without off-site copy a warning", (t) => {
+  const byDefault = load(build("local", () => undefined));
+  t.deepEqual(byDefault.plan.config.backup, { enabled: true, schedule: "*-*-* 01:30", retention: { daily: 7, weekly: 4, monthly: 12 }, maxAgeHours: 26, offsite: undefined });
+  const noOffsite = load(build("existing", (c) => { delete c.backup; }));
+  t.true(noOffsite.warnings.some((w) => w.startsWith("dhis2:backup.offsite is not set")), noOffsite.warnings.join("\n"));
+  const off = load(build("existing", (c) => { c.backup = { enabled: false }; }));
+  t.true(off.warnings.some((w) => w.startsWith("dhis2:backup.enabled is false")));
+  const hosts = (plan: Plan) => renderDeployment(plan, { secrets: placeholderSecrets(plan) });
+  const withBackup = (plan: Plan) => hosts(plan).filter((h) => h.files.some((f) => f.path === "/usr/local/sbin/dhis2-backup")).map((h) => h.host).sort();
+  t.deepEqual(withBackup(noOffsite.plan), ["database", "production", "training"]);
+  t.deepEqual(withBackup(off.plan), []);
+  const offsite = load(build("existing", () => undefined)).plan.config.backup.offsite!;
+  t.is(offsite.secretAccessKey.configKey, "dhis2:backup.offsite.secretAccessKey");
+});
 
 test("postgresVersion 13 is accepted with an end-of-life warning", (t) => {
   const { plan, warnings } = load(build("existing", (c) => { c.postgresVersion = 13; }));

@@ -80,8 +80,8 @@ test("set-up of the local stack: each role's packages, Debian's tomcat service m
   t.regex(scriptOf(of("production"), "setup"), /systemctl mask --quiet tomcat10\.service[\s\S]*apt_get install/);
   t.regex(scriptOf(of("production"), "setup"), /ln -sfn \/usr\/share\/tomcat10 \/opt\/tomcat/);
   t.regex(scriptOf(of("production"), "setup"), /ln -sfn "\$jdk_home" \/usr\/lib\/jvm\/dhis2-jdk/);
-  t.deepEqual(of("production").services, ["dhis2", "munin-node", "postfix", "dhis2-status.timer"]);
-  t.deepEqual(of("database").services, ["postgresql", "munin-node", "postfix", "dhis2-status.timer"]);
+  t.deepEqual(of("production").services, ["dhis2", "dhis2-backup.timer", "munin-node", "postfix", "dhis2-status.timer"]);
+  t.deepEqual(of("database").services, ["postgresql", "dhis2-backup.timer", "munin-node", "postfix", "dhis2-status.timer"]);
   t.regex(scriptOf(of("database"), "start"), /pg_isready/);
   t.regex(scriptOf(of("monitor"), "start"), /runuser -u munin -- \/usr\/bin\/munin-cron/);
   t.notRegex(scriptOf(of("proxy"), "start"), /munin-cron/);
@@ -114,8 +114,15 @@ test("LXD containers: the plan's limits, fixed addresses, the data volume on the
   for (const c of containers.filter((x) => x.node !== "proxy")) t.notRegex(c.script, /proxy listen=/, `${c.node} forwards nothing`);
   t.deepEqual(lxdLimits({ ...plan.topology.proxy, budget: { ...plan.topology.proxy.budget, cpus: 0.75 } }), { cpuCount: 1, cpuAllowance: "75%", memory: `${plan.topology.proxy.budget.memoryMb}MB` });
   t.deepEqual(lxdLimits({ ...plan.topology.proxy, budget: { ...plan.topology.proxy.budget, cpus: 2.5 } }).cpuCount, 3);
-  t.regex(lxdDataVolumes(plan)[0]!.script, /lxc storage volume create dhis2 dhis2-local-pgdata/);
-  t.notRegex(lxdDataVolumes(plan)[0]!.script, /delete/);
+  const pgdata = lxdDataVolumes(plan).find((v) => v.node === "database")!;
+  t.regex(pgdata.script, /lxc storage volume create dhis2 dhis2-local-pgdata/);
+  for (const v of lxdDataVolumes(plan)) t.notRegex(v.script, /delete/);
+  // each instance's file store on a volume of its own, at /var/lib/dhis2
+  for (const i of plan.instances) {
+    const c = containers.find((x) => x.node === i.config.name)!;
+    t.deepEqual(c.volumes, [`dhis2-local-files-${i.config.name}`]);
+    t.regex(c.script, new RegExp(`disk pool=dhis2 source=dhis2-local-files-${i.config.name} path=/var/lib/dhis2`));
+  }
 });
 
 test("a database memory upgrade changes the database container's limits and PostgreSQL's settings, never an image or a name", (t) => {
@@ -139,7 +146,7 @@ test("role steps: certificates before the proxy's files, the WAR and glowroot be
   const pw = { production: "pw-production-S3NT1NEL", training: "it's-S3NT1NEL" };
   const steps = (n: string) => nodeRoleSteps(plan, n, { artifact: previewArtifact, databasePasswords: pw });
   t.deepEqual(steps("proxy").map((s) => `${s.phase}:${s.name}`), ["prepare:certificates"]);
-  t.deepEqual(steps("production").map((s) => `${s.phase}:${s.name}`), ["install:war", "install:glowroot"]);
+  t.deepEqual(steps("production").map((s) => `${s.phase}:${s.name}`), ["install:war", "install:glowroot", "after:first-backup"]);
   t.deepEqual(steps("monitor"), []);
   const [db] = steps("database");
   t.is(db!.phase, "after");

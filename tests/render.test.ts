@@ -27,6 +27,8 @@ function sentinelSecrets(plan: Plan): DeploymentSecrets {
     encryptionPasswords: Object.fromEntries(plan.instances.map((i) => [i.config.name, `ENCPASS-${i.config.name}-S3NT1NEL`])),
     monitoringHtpasswd: "monitoring:$apr1$S3NT1NEL",
     smtpPassword: "SMTPPASS-S3NT1NEL",
+    backupPassword: "BACKUPPASS-S3NT1NEL",
+    offsiteSecretAccessKey: "S3KEY-S3NT1NEL",
   };
 }
 
@@ -39,6 +41,7 @@ function everything(): Record<string, unknown> {
     { name: "training", version: "2.44.0", hostname: "training.example.org", size: { cpus: 4, memoryGb: 8 } },
   ];
   raw.alerts = { recipients: ["ops@example.org", "oncall@example.org"], smtp: { host: "smtp.example.org", username: "alerts", password: "x" } };
+  raw.backup = { offsite: { repository: "s3:https://fsn1.your-objectstorage.com/moh-backups/dhis2", accessKeyId: "EXAMPLEKEYID", secretAccessKey: "x" } };
   return raw;
 }
 

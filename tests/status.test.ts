@@ -37,10 +37,13 @@ function sandbox(): { dir: string; run: (...args: string[]) => { status: number 
   stub("df", "printf 'Use%%\\n 42%%\\n'");
   stub("mail", `{ echo "SUBJECT: $2"; cat; echo "--"; } >> ${dir}/mails`);
   fs.mkdirSync(path.join(dir, "stopped"));
+  // dhis2-backup's state: a backup made just now
+  fs.mkdirSync(path.join(dir, "backup"));
+  fs.writeFileSync(path.join(dir, "backup", "last-success"), "");
   return {
     dir,
     run: (...args) => {
-      const r = spawnSync("bash", [path.join(dir, "dhis2-status"), ...args], { env: { PATH: `${bin}:/usr/bin:/bin`, DHIS2_STATUS_STATE_DIR: path.join(dir, "state") }, encoding: "utf8" });
+      const r = spawnSync("bash", [path.join(dir, "dhis2-status"), ...args], { env: { PATH: `${bin}:/usr/bin:/bin`, DHIS2_STATUS_STATE_DIR: path.join(dir, "state"), DHIS2_BACKUP_STATE_DIR: path.join(dir, "backup") }, encoding: "utf8" });
       return { status: r.status, out: r.stdout + r.stderr };
     },
     stop: (unit) => fs.writeFileSync(path.join(dir, "stopped", unit), ""),
@@ -64,6 +67,19 @@ test("dhis2-status: all ok exits 0; a stopped PostgreSQL is a failure naming the
   const repaired = s.run("--repair");
   t.is(repaired.status, 0, repaired.out);
   t.regex(repaired.out, /^ok service:postgresql@15-main active \(started by dhis2-status --repair\)$/m);
+});
+
+test("dhis2-status: a backup older than dhis2:backup.maxAgeHours, or none, is a failure", (t) => {
+  const s = sandbox();
+  t.regex(s.run().out, /^ok backup last successful backup: 0 minutes ago$/m);
+  const stamp = path.join(s.dir, "backup", "last-success");
+  const old = new Date(Date.now() - 27 * 3600 * 1000);
+  fs.utimesSync(stamp, old, old);
+  const late = s.run();
+  t.is(late.status, 1);
+  t.regex(late.out, /^fail backup last successful backup: 16\d\d minutes ago$/m);
+  fs.rmSync(stamp);
+  t.regex(s.run().out, /^fail backup last successful backup: never/m);
 });
 
 test("dhis2-status --alert: one mail when a problem starts, none while it lasts, one when all is clear again", (t) => {

@@ -20,6 +20,7 @@ export const DEFAULTS = {
   vmProxy: { cpus: 2, memoryGb: 4, disk: "ssd" as const, diskGb: 40 },
   vmMonitor: { cpus: 2, memoryGb: 4, disk: "ssd" as const, diskGb: 80 },
   maxInstances: 9,
+  backup: { schedule: "*-*-* 01:30", retention: { daily: 7, weekly: 4, monthly: 12 }, maxAgeHours: 26 },
   /** isolation lxd: the LXD bridge of the containers, and this machine's ports forwarded to the proxy (local). */
   lxdBridge: "dhis2br0",
   lxdForward: { address: "0.0.0.0", http: 80, https: 443 },

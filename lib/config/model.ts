@@ -155,6 +155,8 @@ export interface DeploymentConfig {
       readonly loadCriticalPerCpu: number;
     };
   };
+  /** Scheduled backups (docs/backups.md). */
+  readonly backup: BackupConfig;
   /** platform existing. */
   readonly servers?: {
     readonly host?: ServerInput;
@@ -172,6 +174,21 @@ export interface DeploymentConfig {
   readonly lxd: {
     readonly bridge: string;
     readonly forward: { readonly address: string; readonly http: number; readonly https: number };
+  };
+}
+
+/** dhis2:backup: what is backed up when, how long it is kept, where the off-site copy goes. */
+export interface BackupConfig {
+  readonly enabled: boolean;
+  /** systemd OnCalendar expression. */
+  readonly schedule: string;
+  readonly retention: { readonly daily: number; readonly weekly: number; readonly monthly: number };
+  readonly maxAgeHours: number;
+  readonly offsite?: {
+    /** restic repository, s3:https://host/bucket/path. */
+    readonly repository: string;
+    readonly accessKeyId: string;
+    readonly secretAccessKey: SecretRef;
   };
 }
 

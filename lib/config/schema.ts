@@ -242,6 +242,26 @@ export const stackConfig = z.strictObject({
       loadCriticalPerCpu: loadPerCpu.optional(),
     }).optional(),
   }).optional(),
+  /** Scheduled, encrypted backups (restic) of each instance's database and file store (docs/backups.md). */
+  backup: z.strictObject({
+    enabled: z.boolean({ error: "must be true or false" }).optional(),
+    /** systemd OnCalendar expression, e.g. "*-*-* 01:30". */
+    schedule: z.string().regex(/^[A-Za-z0-9*:\/,.~ -]{1,60}$/, { error: "must be a systemd OnCalendar expression such as \"*-*-* 01:30\" or \"daily\"" }).optional(),
+    retention: z.strictObject({
+      daily: int(0, 365, "daily backups").optional(),
+      weekly: int(0, 260, "weekly backups").optional(),
+      monthly: int(0, 240, "monthly backups").optional(),
+    }).optional(),
+    /** A backup older than this many hours is an alert (the status check and munin's critical threshold). */
+    maxAgeHours: int(2, 24 * 31, "hours").optional(),
+    /** An S3-compatible object store that gets a copy of every backup. */
+    offsite: z.strictObject({
+      repository: z.string().regex(/^s3:https?:\/\/[A-Za-z0-9.-]+(:\d+)?\/[A-Za-z0-9._\/-]+$/, { error: "must be a restic S3 repository such as s3:https://fsn1.your-objectstorage.com/bucket/dhis2" }),
+      accessKeyId: z.string().regex(/^[A-Za-z0-9+\/=_-]{3,128}$/, { error: "must be the object store's access key id" }),
+      /** The secret key: `pulumi config set --path --secret dhis2:backup.offsite.secretAccessKey`. */
+      secretAccessKey: secretString,
+    }).optional(),
+  }).optional(),
   /** platform existing: the servers handed over by the data centre. */
   servers: z.strictObject({
     /** lxd isolation: the one server that runs LXD. */

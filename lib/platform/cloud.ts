@@ -159,7 +159,7 @@ export function planCloud(plan: Plan): { cloud?: CloudPlan; problems: ConfigProb
   const addresses = Object.fromEntries(allNodes(topology).map((n) => [n.name, n.address]));
   const flows = deploymentFlows(plan);
   const servers: CloudServer[] = allNodes(topology).map((n) => {
-    const volume = roleOf(n).dataVolumes({ plan })[0];
+    const volume = roleOf(n).dataVolumes({ plan, node: n })[0];
     return {
       name: n.name,
       hostname: n.hostname,
@@ -170,7 +170,9 @@ export function planCloud(plan: Plan): { cloud?: CloudPlan; problems: ConfigProb
       userData: userDataFor(plan, n)!,
       rules: flows.filter((f) => f.to === n.name).map((f) => ruleFrom(plan, f, addresses)),
       volume: volume ? { name: `dhis2-${config.stack}-${volume.key}`, sizeGb: n.budget.diskGb, mount: volume.path } : undefined,
-      rootDiskGb: volume ? 40 : n.budget.diskGb,
+      // an instance server's root disk stays as it was before its file store got a volume: a
+      // root disk cannot shrink in place (EBS), and it still holds the WAR, the JDK and the logs
+      rootDiskGb: volume && n.role !== "instance" ? 40 : n.budget.diskGb,
       ...serverImage(cloud, n.os, config.cloud.image),
     };
   });

@@ -52,7 +52,7 @@ export interface RenderOptions {
 /** The roles' context on one host. */
 function contextOf(plan: Plan, node: HostNode, flows: readonly Flow[]): RoleContext {
   const base: RoleContext = { plan, node, flows, muninSections: [], statusChecks: [] };
-  const roles = rolesOf(node);
+  const roles = rolesOf(node, plan);
   const muninSections = roles.flatMap((r) => r.muninPluginSettings(base)).map((s) => s.trimEnd());
   const statusChecks = roles.flatMap((r) => r.statusChecks(base));
   return { ...base, muninSections, statusChecks };
@@ -63,7 +63,7 @@ export function renderDeployment(plan: Plan, opts: RenderOptions): HostPlan[] {
   const flows = deploymentFlows(plan);
   return deploymentHosts(plan).map((node) => {
     const ctx = contextOf(plan, node, flows);
-    const roles = rolesOf(node);
+    const roles = rolesOf(node, plan);
     // the node's own role first, then common: files and services; packages common first
     const files = roles.flatMap((r) => r.files(ctx, opts.secrets));
     const packages = [...roles].reverse().flatMap((r) => r.packages(ctx));
@@ -100,5 +100,5 @@ export function nodeRoleSteps(plan: Plan, nodeName: string, inputs: RoleStepInpu
   const node = deploymentHosts(plan).find((n) => n.name === nodeName);
   if (!node) throw new Error(`no node ${nodeName} in the plan`);
   const ctx = contextOf(plan, node, deploymentFlows(plan));
-  return rolesOf(node).flatMap((r) => r.steps(ctx, inputs));
+  return rolesOf(node, plan).flatMap((r) => r.steps(ctx, inputs));
 }

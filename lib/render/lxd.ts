@@ -76,7 +76,7 @@ export interface LxdDataVolume extends DataVolume {
 /** The storage volumes of the roles' data volumes, one per (node, volume). */
 export function lxdDataVolumes(plan: Plan): LxdDataVolume[] {
   const stack = plan.config.stack;
-  return allNodes(plan.topology).flatMap((node) => roleOf(node).dataVolumes({ plan }).map((v) => {
+  return allNodes(plan.topology).flatMap((node) => roleOf(node).dataVolumes({ plan, node }).map((v) => {
     const volume = dataVolumeName(stack, v.key);
     return {
       ...v,

@@ -39,6 +39,17 @@ export const PATHS = {
   status: "/usr/local/sbin/dhis2-status",
   statusService: "/etc/systemd/system/dhis2-status.service",
   statusTimer: "/etc/systemd/system/dhis2-status.timer",
+  /** The backups (templates/backup/): configuration, state, the commands and their timer. */
+  backupConf: "/etc/dhis2-backup",
+  backupState: "/var/lib/dhis2-backup",
+  backupCommand: "/usr/local/sbin/dhis2-backup",
+  restoreCommand: "/usr/local/sbin/dhis2-restore",
+  backupService: "/etc/systemd/system/dhis2-backup.service",
+  backupTimer: "/etc/systemd/system/dhis2-backup.timer",
+  backupMuninPlugin: "/etc/munin/plugins/dhis2_backup_age",
+  /** The DHIS2 file store: on the instance's data volume, linked as DHIS2_HOME/files. */
+  dhis2DataDir: "/var/lib/dhis2",
+  dhis2FileStore: "/var/lib/dhis2/files",
   /** Where local artifacts (a WAR, an archive, a certificate) land on a host before they are moved into place. */
   incoming: "/var/lib/dhis2-toolkit/incoming",
 } as const;

@@ -20,6 +20,10 @@ export interface DeploymentSecrets {
   readonly monitoringHtpasswd: string;
   /** SMTP relay password (alerts.smtp.password), when the relay needs a login. */
   readonly smtpPassword?: string;
+  /** The password of the backups' restic repositories (one for the deployment). */
+  readonly backupPassword: string;
+  /** The off-site object store's secret key (backup.offsite.secretAccessKey), when set. */
+  readonly offsiteSecretAccessKey?: string;
 }
 
 /** Placeholders shown by `npm run render`: they say where the real value comes from. */
@@ -31,6 +35,8 @@ export function placeholderSecrets(plan: Plan): DeploymentSecrets {
     encryptionPasswords: byInstance("encryption password"),
     monitoringHtpasswd: "monitoring:<secret: password hash, generated at deploy>",
     smtpPassword: plan.config.alerts.smtp?.password ? "<secret: dhis2:alerts.smtp.password>" : undefined,
+    backupPassword: "<secret: backup repository password, generated at deploy; see pulumi stack output --show-secrets backup>",
+    offsiteSecretAccessKey: plan.config.backup.offsite ? "<secret: dhis2:backup.offsite.secretAccessKey>" : undefined,
   };
 }
 
@@ -48,6 +54,11 @@ function pairs(placeholders: DeploymentSecrets, real: DeploymentSecrets): [strin
   if (placeholders.smtpPassword !== undefined) {
     if (real.smtpPassword === undefined) throw new Error("no SMTP relay password");
     out.push([placeholders.smtpPassword, real.smtpPassword]);
+  }
+  out.push([placeholders.backupPassword, real.backupPassword]);
+  if (placeholders.offsiteSecretAccessKey !== undefined) {
+    if (real.offsiteSecretAccessKey === undefined) throw new Error("no off-site secret access key");
+    out.push([placeholders.offsiteSecretAccessKey, real.offsiteSecretAccessKey]);
   }
   return out;
 }

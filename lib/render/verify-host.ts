@@ -36,7 +36,7 @@ export function expectedHost(plan: Plan, node: HostNode): ExpectedHost {
 export function hostVerification(plan: Plan, node: HostNode): HostVerification {
   const expected = expectedHost(plan, node);
   // the disk that matters: the role's data volume (PostgreSQL's clusters), else the root disk
-  const dir = rolesOf(node).flatMap((r) => r.dataVolumes({ plan }))[0]?.path ?? "/var/tmp";
+  const dir = rolesOf(node, plan).flatMap((r) => r.dataVolumes({ plan, node }))[0]?.path ?? "/var/tmp";
   const script = renderTemplate("host/verify-host.sh.hbs", {
     stack: plan.config.stack,
     hostname: node.hostname,

@@ -4,6 +4,7 @@
  */
 import type { Plan } from "../plan";
 import { allNodes } from "../plan/topology";
+import { backsUp, backup } from "./backup";
 import { common } from "./common";
 import { database } from "./database";
 import { instance } from "./instance";
@@ -31,10 +32,14 @@ export function roleOf(node: Pick<HostNode, "role">): Role {
   return own;
 }
 
-/** The roles on a node: its own, then `common` (every node of the topology; not the LXD server). */
-export function rolesOf(node: HostNode): Role[] {
+/**
+ * The roles on a node: its own, then `backup` (the database and each instance, unless
+ * dhis2:backup.enabled is false), then `common` (every node of the topology; not the LXD server).
+ */
+export function rolesOf(node: HostNode, plan: Plan): Role[] {
   const own = roleOf(node);
-  return node.role === "lxd-host" ? [own] : [own, common];
+  if (node.role === "lxd-host") return [own];
+  return backsUp(plan, node) ? [own, backup, common] : [own, common];
 }
 
 /** Every host of the deployment with its roles: the topology's nodes, then the LXD server when there is one. */

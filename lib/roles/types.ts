@@ -114,8 +114,8 @@ export interface DataVolume {
 export interface Role {
   /** The role's name: its folder under lib/roles/ and templates/. */
   readonly name: string;
-  /** Its data volumes (the database's clusters). */
-  dataVolumes(ctx: Pick<RoleContext, "plan">): DataVolume[];
+  /** Its data volumes on a node (the database's clusters, an instance's file store). */
+  dataVolumes(ctx: { readonly plan: Plan; readonly node: { readonly name: string } }): DataVolume[];
   /** Distribution packages the role installs on its node. */
   packages(ctx: RoleContext): string[];
   /** Its configuration files (secrets as the placeholders of `secrets`). */

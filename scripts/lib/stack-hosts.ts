@@ -9,6 +9,8 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { ConfigError } from "../../lib/config/model";
+import { loadStackFile } from "../../lib/load";
 import type { Plan } from "../../lib/plan";
 import { allNodes } from "../../lib/plan/topology";
 import { containerName } from "../../lib/render/lxd";
@@ -31,6 +33,16 @@ export function run(cmd: string, args: readonly string[], opts: { input?: string
     child.on("close", (code) => { if (timer) clearTimeout(timer); resolve({ code: code ?? 124, stdout, stderr }); });
     child.stdin.end(opts.input ?? "");
   });
+}
+
+/** A stack file's plan, or undefined after printing why it cannot be loaded. */
+export function loadPlanOrSay(stack: string): Plan | undefined {
+  try {
+    return loadStackFile(PROJECT_DIR, stack).plan;
+  } catch (e) {
+    console.error(e instanceof ConfigError ? e.message : `error: ${(e as Error).message}`);
+    return undefined;
+  }
 }
 
 /** `npm run pulumi` (the project's pulumi with its environment) for a stack. */

@@ -112,8 +112,11 @@ test.serial("hcloud vm: network with the proxy as the default route, a server, f
   t.is(ofType("hcloud:index/firewall:Firewall").length, 5);
   t.is(ofType("hcloud:index/primaryIp:PrimaryIp").length, 1);
   t.is(ofType("hcloud:index/sshKey:SshKey").length, 1);
-  t.like(inputs(ofType("hcloud:index/volume:Volume")[0]), { size: 200, location: "fsn1", deleteProtection: true });
-  t.is(ofType("hcloud:index/volumeAttachment:VolumeAttachment").length, 1);
+  // the database's data (200 GB) and each instance's file store (its 50 GB disk), protected
+  const volumes = ofType("hcloud:index/volume:Volume").map((v) => inputs<{ size: number; location: string; deleteProtection: boolean }>(v));
+  t.deepEqual(volumes.map((v) => v.size).sort((a, b) => b - a), [200, 50, 50]);
+  for (const v of volumes) t.like(v, { location: "fsn1", deleteProtection: true });
+  t.is(ofType("hcloud:index/volumeAttachment:VolumeAttachment").length, 3);
   for (const s of servers) {
     const i = inputs<{ serverType: string; image: string; networks: { ip: string }[]; publicNets: { ipv4Enabled: boolean; ipv6Enabled: boolean }[]; userData: string }>(s);
     t.is(i.image, "debian-12");
@@ -201,7 +204,9 @@ test.serial("aws vm: VPC, public and private subnets, internet and NAT gateways,
     t.is(x.metadataOptions.httpTokens, "required");
     t.is(x.associatePublicIpAddress, undefined);
   }
-  t.like(inputs(ofType("aws:ebs/volume:Volume")[0]), { size: 200, type: "gp3", encrypted: true, availabilityZone: "eu-west-1a" });
+  const ebs = ofType("aws:ebs/volume:Volume").map((v) => inputs<{ size: number }>(v));
+  t.deepEqual(ebs.map((v) => v.size).sort((a, b) => b - a), [200, 50, 50], "the database's data and each instance's file store");
+  for (const v of ebs) t.like(v, { type: "gp3", encrypted: true, availabilityZone: "eu-west-1a" });
   t.like(inputs(ofType("aws:ec2/volumeAttachment:VolumeAttachment")[0]), { deviceName: "/dev/sdf" });
   t.is(ofType("aws:ec2/eip:Eip").length, 2, "the proxy's address and the NAT gateway's");
   t.is(ofType("aws:ec2/securityGroup:SecurityGroup").length, 5);

@@ -10,6 +10,7 @@ import type { ConfigProblem, DeploymentConfig } from "../model";
 import { stackConfig } from "../schema";
 import { validateAdmin, validatePlacement, validateTls } from "./access";
 import { validateAlerts, validateMonitoring } from "./alerts";
+import { validateBackup } from "./backup";
 import { validateInstances } from "./instances";
 import { checkCloudImage, roleSystems, validateOs, validateSources, warnEndOfLife } from "./os";
 import { validateLxd, validatePlatform } from "./platform";
@@ -46,6 +47,7 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
   const alerts = validateAlerts(c, choice, choice.domain, p);
   const monitoring = validateMonitoring(c, p);
   const lxd = validateLxd(c, choice, p);
+  const backup = validateBackup(c, choice, p);
   validatePlacement(c, choice, instances.map((x) => x.name), p);
 
   if (p.problems.length > 0) return { problems: p.problems, warnings: p.warnings };
@@ -67,6 +69,7 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
       admin,
       alerts,
       monitoring,
+      backup,
       servers: c.servers,
       cloud: { location: c.cloud?.location, image: c.cloud?.image },
       lxd,

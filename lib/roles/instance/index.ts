@@ -121,6 +121,9 @@ function steps({ plan, node }: RoleContext, inputs: RoleStepInputs): RoleStep[] 
 export const instance: Role = {
   ...NOTHING,
   name: "instance",
+  // the file store (uploads, apps, images) and the local backups, apart from compute: a rebuilt
+  // server keeps them (its own key per instance: LXD volumes are per stack)
+  dataVolumes: ({ node }) => [{ key: `files-${node.name}`, path: PATHS.dhis2DataDir, purpose: `DHIS2 file store of ${node.name}` }],
   packages: ({ plan, node }) => {
     const c = instanceOf(plan, node.name).config;
     // the distribution's Tomcat, whose own service stays masked (tomcatLayout): the toolkit's
@@ -138,6 +141,8 @@ export const instance: Role = {
         name: c.name,
         serviceUser: SERVICE_USER,
         dhis2Home: PATHS.dhis2Home,
+        dataDir: PATHS.dhis2DataDir,
+        fileStore: PATHS.dhis2FileStore,
         jdk: c.jdk,
         jdkGlob: jdkGlob(c),
         javaHome: PATHS.javaHome,
