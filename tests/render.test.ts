@@ -185,6 +185,21 @@ test("munin: the master polls every node with alert contacts; every node answers
   }
 });
 
+test("munin alerts: mailed on change of state only, and a daily reminder of what still lasts", (t) => {
+  const hosts = rendered(stacks.everything!());
+  const master = fileOf(hosts, "monitor", "/etc/munin/munin.conf")!.content;
+  // always_send would mail on every 5-minute run while a problem lasts
+  t.notRegex(master, /^contact\.\S+\.always_send/m);
+  const cron = fileOf(hosts, "monitor", "/etc/cron.d/dhis2-munin-reminder")!;
+  t.is(cron.mode, "0644");
+  const jobs = cron.content.split("\n").filter((l) => /^\d/.test(l));
+  t.is(jobs.length, 1, cron.content);
+  const [minute, hour, dom, month, dow, user, ...command] = jobs[0]!.split(/\s+/);
+  t.deepEqual([dom, month, dow, user], ["*", "*", "*", "munin"]);
+  t.true(Number(hour) >= 0 && Number(hour) < 24 && Number(minute) % 5 !== 0, "once a day, off munin-cron's 5-minute marks");
+  t.regex(command.join(" "), /\/usr\/share\/munin\/munin-limits --always-send warning,critical;/);
+});
+
 test("mail: send-only on loopback through the relay, root's mail goes to the recipients, relay login in a 0600 file", (t) => {
   const hosts = rendered(stacks.everything!());
   const main = fileOf(hosts, "monitor", "/etc/postfix/main.cf")!.content;

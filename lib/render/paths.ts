@@ -26,6 +26,9 @@ export const PATHS = {
   dhis2Unit: "/etc/systemd/system/dhis2.service",
   nftables: "/etc/nftables.conf",
   muninConf: "/etc/munin/munin.conf",
+  /** Daily reminder of the alerts that still last (munin itself mails on change of state only). */
+  muninReminder: "/etc/cron.d/dhis2-munin-reminder",
+  muninLimits: "/usr/share/munin/munin-limits",
   muninNodeConf: "/etc/munin/munin-node.conf",
   muninPluginConf: "/etc/munin/plugin-conf.d/dhis2",
   /** munin's own update run (what its cron job runs every 5 minutes) and the lock it holds meanwhile. */
