@@ -109,6 +109,34 @@ test("servlet container follows the DHIS2 version: Tomcat 9, Tomcat 10, embedded
   t.regex(serverXml, /relaxedQueryChars="\[\]"/);
   t.regex(serverXml, /unpackWARs="false" autoDeploy="false"/);
   t.regex(serverXml, /internalProxies="10\\\.231\\\.20\\\.2"/);
+  // the access log takes the client's address from the RemoteIpValve (%a), not the raw header
+  t.regex(serverXml, /<Valve className="org\.apache\.catalina\.valves\.AccessLogValve"[^>]*requestAttributesEnabled="true"[^>]*pattern="%a /);
+  t.notRegex(serverXml, /%\{X-Forwarded-For\}i/);
+  for (const name of ["production", "staging", "training"]) {
+    const unit = fileOf(hosts, name, "/etc/systemd/system/dhis2.service")!.content;
+    t.notRegex(unit, /java\.security\.egd/, "no effect on JDK 11+");
+    for (const line of ["ProtectSystem=strict", "ProtectKernelTunables=true", "ProtectControlGroups=true", "PrivateDevices=true", "ProtectHome=true"]) {
+      t.regex(unit, new RegExp(`^${line}$`, "m"), `${name}: ${line}`);
+    }
+    // strict makes everything read-only: what DHIS2, Tomcat and glowroot write must be listed
+    const writable = /^ReadWritePaths=(.*)$/m.exec(unit)![1]!.split(" ");
+    t.deepEqual(writable, name === "training" ? ["/opt/dhis2", "/opt/glowroot"] : ["/opt/dhis2", "/opt/dhis2/tomcat", "/opt/glowroot"], name);
+  }
+});
+
+test("dhis.conf: monitoring.api (DHIS2's Prometheus /api/metrics) is off, and its comment says what it is", (t) => {
+  const conf = fileOf(rendered(stacks.everything!()), "production", "/opt/dhis2/dhis.conf")!.content;
+  t.regex(conf, /^monitoring\.api\.enabled = off$/m);
+  t.regex(conf, /Prometheus metrics at \/api\/metrics/);
+  t.notRegex(conf, /reports to glowroot and munin/);
+});
+
+test("nginx: no OCSP stapling and no resolver (Let's Encrypt ended OCSP; 127.0.0.53 is often not running)", (t) => {
+  for (const make of [stacks.everything!, stacks.local!]) {
+    for (const f of rendered(make()).filter((h) => h.role === "proxy").flatMap((h) => h.files)) {
+      t.notRegex(f.content, /^\s*(ssl_stapling|resolver)\b/m, f.path);
+    }
+  }
 });
 
 test("nginx: a location per instance, a vhost per own host name, analytics rate limit, monitoring behind a login", (t) => {

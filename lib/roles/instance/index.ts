@@ -51,6 +51,7 @@ function files({ plan, node }: RoleContext, secrets: DeploymentSecrets): Rendere
     javaOpts,
     listenAddress: inst.node.address,
     port: PORTS.tomcat,
+    glowrootDir: glowroot ? PATHS.glowrootDir : false,
   };
   const out: RenderedFile[] = [
     file(`${PATHS.dhis2Home}/dhis.conf`, renderTemplate("instance/dhis.conf.hbs", {

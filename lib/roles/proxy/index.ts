@@ -60,8 +60,6 @@ function files(ctx: RoleContext, secrets: DeploymentSecrets): RenderedFile[] {
       hostname,
       proxyProtocol: behindLxdProxyDevice(plan),
       acme: config.tls.mode === "letsencrypt",
-      stapling: config.tls.mode === "letsencrypt",
-      resolver: "127.0.0.53",
       certificate: cert.certificate,
       certificateKey: cert.key,
       clientMaxBodySize: "100m",
