@@ -144,7 +144,7 @@ test.serial("hcloud: data volume and public address protected, the volume retain
     t.deepEqual(opts(s.name).ignoreChanges, ["userData", "sshKeys"]);
     t.is(opts(s.name).replaceOnChanges, undefined);
   }
-  const primaryIp = inputs(ofType("hcloud:index/primaryIp:PrimaryIp")[0]);
+  const primaryIp = inputs<Record<string, unknown>>(ofType("hcloud:index/primaryIp:PrimaryIp")[0]);
   t.like(primaryIp, { autoDelete: false, type: "ipv4" });
   // the official provider warns that assigneeType is only required together with assigneeId
   t.false("assigneeType" in primaryIp, "no assigneeType without assigneeId");
