@@ -121,6 +121,7 @@ const INVALID: readonly InvalidCase[] = [
   { name: "heapMb larger than the instance (vm)", base: "existing", mutate: (c) => { c.instances[0].heapMb = 20000; }, key: "dhis2:instances[0].heapMb", says: ["does not fit", "at most 14848 MB"] },
   { name: "heapMb larger than the container (lxd)", base: "local", mutate: (c) => { c.instances[0].heapMb = 16000; }, key: "dhis2:instances[0].heapMb", says: ["does not fit", "MB outside the heap"] },
   { name: "heapMb below 512", base: "existing", mutate: (c) => { c.instances[0].heapMb = 100; }, key: "dhis2:instances[0].heapMb", says: ["at least 512 MB", "512 to 262144"] },
+  { name: "slow-query log threshold below -1", base: "existing", mutate: (c) => { c.postgres = { logMinDurationStatementMs: -5 }; }, key: "dhis2:postgres.logMinDurationStatementMs", says: ["at least -1 ms", "-1 to 86400000"] },
   { name: "connection pool of 2", base: "existing", mutate: (c) => { c.instances[0].connectionPoolMaxSize = 2; }, key: "dhis2:instances[0].connectionPoolMaxSize", says: ["at least 5 connections"] },
 
   // ---- instances: names, paths, hostnames
@@ -416,6 +417,16 @@ test("synchronousCommit off is accepted with a warning stating the loss window (
   t.true(byDefault.warnings.some((w) => w.includes("600 ms") && w.includes("3 × walWriterDelayMs")), byDefault.warnings.join("\n"));
   const tuned = load(build("existing", (c) => { c.postgres = { synchronousCommit: "off", walWriterDelayMs: 100 } ; }));
   t.true(tuned.warnings.some((w) => w.startsWith("dhis2:postgres.synchronousCommit") && w.includes("300 ms")), tuned.warnings.join("\n"));
+});
+
+test("slow-query log: 300 s by default (as dhis2-server-tools), -1 turns it off, below a second warns", (t) => {
+  const setting = (c: Raw) => loadDeployment("test", c, "stack test").plan.postgres.settings.find((s) => s.name === "log_min_duration_statement")?.value;
+  t.is(setting(build("existing")), "5min");
+  t.is(setting(build("existing", (c) => { c.postgres = { logMinDurationStatementMs: 2500 }; })), "2500ms");
+  t.is(setting(build("existing", (c) => { c.postgres = { logMinDurationStatementMs: -1 }; })), "-1");
+  const all = load(build("existing", (c) => { c.postgres = { logMinDurationStatementMs: 0 }; }));
+  t.is(all.plan.postgres.settings.find((s) => s.name === "log_min_duration_statement")?.value, "0");
+  t.true(all.warnings.some((w) => w.startsWith("dhis2:postgres.logMinDurationStatementMs 0") && w.includes("-1 turns the log off")), all.warnings.join("\n"));
 });
 
 test("an unsupported DHIS2 major is accepted with a warning", (t) => {

@@ -10,6 +10,8 @@ export const DEFAULTS = {
   synchronousCommit: "on" as const,
   walWriterDelayMs: 200,
   reservedConnections: 20,
+  /** Slow-query log threshold, as dhis2-server-tools: 300 s. */
+  logMinDurationStatementMs: 300_000,
   smtpPort: { starttls: 587, tls: 465, none: 25 },
   glowrootVersion: "0.14.2",
   thresholds: { diskWarningPercent: 80, diskCriticalPercent: 90, loadWarningPerCpu: 1.5, loadCriticalPerCpu: 3 },

@@ -77,6 +77,8 @@ export interface DeploymentConfig {
     readonly synchronousCommit: "on" | "off";
     readonly walWriterDelayMs: number;
     readonly reservedConnections: number;
+    /** log_min_duration_statement in ms; -1 turns the slow-query log off. */
+    readonly logMinDurationStatementMs: number;
   };
   readonly sizes: {
     /** lxd isolation: the one host. */

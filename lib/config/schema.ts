@@ -199,6 +199,8 @@ export const stackConfig = z.strictObject({
     walWriterDelayMs: int(1, 10000, "ms").optional(),
     /** Extra connections beyond the instances' pools (admin, backup, monitoring). */
     reservedConnections: int(5, 200, "connections").optional(),
+    /** Slow-query log: statements running longer than this are logged (log_min_duration_statement); -1 off. */
+    logMinDurationStatementMs: int(-1, 86_400_000, "ms").optional(),
   }).optional(),
   instances: z.array(instance).min(1, { error: "must list at least one DHIS2 instance" }).optional(),
   tls: z.strictObject({

@@ -34,6 +34,8 @@ export interface PostgresTuningInput {
   readonly maxConnections: number;
   readonly synchronousCommit: "on" | "off";
   readonly walWriterDelayMs: number;
+  /** Slow-query log threshold (log_min_duration_statement), ms; -1 off. Default in callers: 300 s. */
+  readonly logMinDurationStatementMs?: number;
 }
 
 /** Settings that need a server restart when they change (postgresql.org, "context = postmaster"). */
@@ -96,5 +98,9 @@ export function tunePostgres(input: PostgresTuningInput): PostgresSetting[] {
     ? "on: a committed transaction survives a crash (DHIS2 docs suggest off; opt in with dhis2:postgres.synchronousCommit)"
     : `off (opted in): a crash can lose the last ${3 * input.walWriterDelayMs} ms of commits, never corrupts`);
   if (input.synchronousCommit === "off") set("wal_writer_delay", pgDuration(input.walWriterDelayMs), "flush interval of asynchronous commits; loss window is 3× this");
+  const slowMs = input.logMinDurationStatementMs ?? 300_000;
+  set("log_min_duration_statement", slowMs <= 0 ? String(slowMs) : pgDuration(slowMs), slowMs < 0
+    ? "slow-query log off (dhis2:postgres.logMinDurationStatementMs -1)"
+    : "slow-query log: statements running longer are logged with their text (dhis2:postgres.logMinDurationStatementMs; 300 s as dhis2-server-tools)");
   return s;
 }

@@ -31,6 +31,9 @@ export const PATHS = {
   muninLimits: "/usr/share/munin/munin-limits",
   muninNodeConf: "/etc/munin/munin-node.conf",
   muninPluginConf: "/etc/munin/plugin-conf.d/dhis2",
+  muninPlugins: "/etc/munin/plugins",
+  /** Where Debian's PostgreSQL writes its server log (pg_ctlcluster), rotated by logrotate. */
+  postgresLogDir: "/var/log/postgresql",
   /** munin's own update run (what its cron job runs every 5 minutes) and the lock it holds meanwhile. */
   muninCron: "/usr/bin/munin-cron",
   muninUpdateLock: "/var/run/munin/munin-update.lock",
