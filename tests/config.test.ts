@@ -122,6 +122,8 @@ const INVALID: readonly InvalidCase[] = [
   { name: "heapMb larger than the container (lxd)", base: "local", mutate: (c) => { c.instances[0].heapMb = 16000; }, key: "dhis2:instances[0].heapMb", says: ["does not fit", "MB outside the heap"] },
   { name: "heapMb below 512", base: "existing", mutate: (c) => { c.instances[0].heapMb = 100; }, key: "dhis2:instances[0].heapMb", says: ["at least 512 MB", "512 to 262144"] },
   { name: "slow-query log threshold below -1", base: "existing", mutate: (c) => { c.postgres = { logMinDurationStatementMs: -5 }; }, key: "dhis2:postgres.logMinDurationStatementMs", says: ["at least -1 ms", "-1 to 86400000"] },
+  { name: "certificate warning not above critical", base: "existing", mutate: (c) => { c.monitoring = { thresholds: { certificateWarningDays: 7, certificateCriticalDays: 10 } }; }, key: "dhis2:monitoring.thresholds.certificateWarningDays", says: ["must be above certificateCriticalDays (10)"] },
+  { name: "ping threshold of 10 ms", base: "existing", mutate: (c) => { c.monitoring = { thresholds: { pingSlowMs: 10 } }; }, key: "dhis2:monitoring.thresholds.pingSlowMs", says: ["at least 100 ms", "100 to 60000"] },
   { name: "connection pool of 2", base: "existing", mutate: (c) => { c.instances[0].connectionPoolMaxSize = 2; }, key: "dhis2:instances[0].connectionPoolMaxSize", says: ["at least 5 connections"] },
 
   // ---- instances: names, paths, hostnames

@@ -14,7 +14,10 @@ export const DEFAULTS = {
   logMinDurationStatementMs: 300_000,
   smtpPort: { starttls: 587, tls: 465, none: 25 },
   glowrootVersion: "0.14.2",
-  thresholds: { diskWarningPercent: 80, diskCriticalPercent: 90, loadWarningPerCpu: 1.5, loadCriticalPerCpu: 3 },
+  thresholds: {
+    diskWarningPercent: 80, diskCriticalPercent: 90, loadWarningPerCpu: 1.5, loadCriticalPerCpu: 3,
+    pingSlowMs: 2000, certificateWarningDays: 21, certificateCriticalDays: 7,
+  },
   /** The guidance's reference server (seed 000): 32 CPUs, 32 GB, SSD. */
   referenceHost: { cpus: 32, memoryGb: 32, disk: "ssd" as const, diskGb: 500 },
   /** A DHIS2 server: the reference size; its disk holds the WAR, logs and file store only. */

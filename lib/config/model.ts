@@ -121,6 +121,9 @@ export interface DeploymentConfig {
       readonly diskCriticalPercent: number;
       readonly loadWarningPerCpu: number;
       readonly loadCriticalPerCpu: number;
+      readonly pingSlowMs: number;
+      readonly certificateWarningDays: number;
+      readonly certificateCriticalDays: number;
     };
   };
   /** platform existing. */

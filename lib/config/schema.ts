@@ -240,6 +240,10 @@ export const stackConfig = z.strictObject({
       diskCriticalPercent: int(1, 100, "%").optional(),
       loadWarningPerCpu: loadPerCpu.optional(),
       loadCriticalPerCpu: loadPerCpu.optional(),
+      /** An /api/ping answered slower than this is a warning (dhis2-status, mailed). */
+      pingSlowMs: int(100, 60_000, "ms").optional(),
+      certificateWarningDays: int(2, 90, "days").optional(),
+      certificateCriticalDays: int(1, 60, "days").optional(),
     }).optional(),
   }).optional(),
   /** platform existing: the servers handed over by the data centre. */

@@ -36,6 +36,7 @@ export function validateMonitoring(c: StackConfigInput, p: Problems): Deployment
   const th = { ...DEFAULTS.thresholds, ...c.monitoring?.thresholds };
   if (th.diskWarningPercent >= th.diskCriticalPercent) p.add(["monitoring", "thresholds", "diskWarningPercent"], `must be below diskCriticalPercent (${th.diskCriticalPercent})`, th.diskWarningPercent);
   if (th.loadWarningPerCpu >= th.loadCriticalPerCpu) p.add(["monitoring", "thresholds", "loadWarningPerCpu"], `must be below loadCriticalPerCpu (${th.loadCriticalPerCpu})`, th.loadWarningPerCpu);
+  if (th.certificateWarningDays <= th.certificateCriticalDays) p.add(["monitoring", "thresholds", "certificateWarningDays"], `must be above certificateCriticalDays (${th.certificateCriticalDays})`, th.certificateWarningDays);
   const glowrootVersion = c.monitoring?.glowrootVersion ?? DEFAULTS.glowrootVersion;
   return {
     glowroot: c.monitoring?.glowroot ?? true,

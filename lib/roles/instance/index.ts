@@ -158,7 +158,8 @@ export const instance: Role = {
   services: () => ["dhis2"],
   statusChecks: ({ plan, node }) => {
     const i = instanceOf(plan, node.name);
-    return ["check_service dhis2", `check_http ping:${i.config.name} http://${i.node.address}:${PORTS.tomcat}${i.config.path === "/" ? "" : i.config.path}/api/ping`];
+    const slowMs = plan.config.monitoring.thresholds.pingSlowMs;
+    return ["check_service dhis2", `check_http ping:${i.config.name} http://${i.node.address}:${PORTS.tomcat}${i.config.path === "/" ? "" : i.config.path}/api/ping ${slowMs}`];
   },
   steps,
   flows: ({ config, topology, instances }) => instances.flatMap((i) => [

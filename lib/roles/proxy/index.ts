@@ -158,8 +158,8 @@ export const proxy: Role = {
   // nginx, each instance through it (as the users reach it), each certificate's remaining days
   statusChecks: ({ plan }) => [
     "check_service nginx",
-    ...plan.instances.map((i) => `check_http ping-via-proxy:${i.config.name} https://${i.config.hostname}${i.config.path === "/" ? "" : i.config.path}/api/ping -k --resolve ${i.config.hostname}:443:127.0.0.1${behindLxdProxyDevice(plan) ? " --haproxy-protocol" : ""}`),
-    ...proxyCertificates(plan).map((c) => `check_certificate certificate:${c.hostname} ${c.certificate} 21 7`),
+    ...plan.instances.map((i) => `check_http ping-via-proxy:${i.config.name} https://${i.config.hostname}${i.config.path === "/" ? "" : i.config.path}/api/ping ${plan.config.monitoring.thresholds.pingSlowMs} -k --resolve ${i.config.hostname}:443:127.0.0.1${behindLxdProxyDevice(plan) ? " --haproxy-protocol" : ""}`),
+    ...proxyCertificates(plan).map((c) => `check_certificate certificate:${c.hostname} ${c.certificate} ${plan.config.monitoring.thresholds.certificateWarningDays} ${plan.config.monitoring.thresholds.certificateCriticalDays}`),
   ],
   flows: ({ topology }) => [
     flow({ kind: "internet" }, topology.proxy, PORTS.http, "HTTP (redirect to HTTPS, ACME challenges)"),
