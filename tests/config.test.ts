@@ -167,7 +167,8 @@ const INVALID: readonly InvalidCase[] = [
 
   // ---- CIDRs and networks
   { name: "CIDR with host bits set", base: "existing", mutate: (c) => { c.admin.allowedCidrs = ["196.12.4.1/24"]; }, key: "dhis2:admin.allowedCidrs[0]", says: ["host bits set", "196.12.4.0/24"] },
-  { name: "CIDR /33", base: "existing", mutate: (c) => { c.network.cidr = "10.10.20.0/33"; }, key: "dhis2:network.cidr", says: ["/33", "/0 to /32"] },
+  { name: "CIDR /33", base: "existing", mutate: (c) => { c.network.cidr = "10.10.20.0/33"; }, key: "dhis2:network.cidr", says: ["/33", "allowed /16 to /26"], never: ["/0 to /32"] },
+  { name: "unquoted version 2.40 (YAML number 2.4)", base: "existing", mutate: (c) => { c.instances[0].version = 2.40; }, key: "dhis2:instances[0].version", says: ["the number 2.4", "in quotes", 'version: "2.40.4"'] },
   { name: 'CIDR "10.0.0"', base: "existing", mutate: (c) => { c.network.cidr = "10.0.0"; }, key: "dhis2:network.cidr", says: ["an address, a slash and a prefix length", "196.12.4.0/24"] },
   { name: "SSH open to 0.0.0.0/0", base: "existing", mutate: (c) => { c.admin.allowedCidrs = ["196.12.4.0/24", "0.0.0.0/0"]; }, key: "dhis2:admin.allowedCidrs[1]", says: ["whole internet", "networks administrators connect from"] },
   { name: "SSH open to ::/0", base: "hcloud", mutate: (c) => { c.admin.allowedCidrs = ["::/0"]; }, key: "dhis2:admin.allowedCidrs[0]", says: ["whole internet"] },
@@ -473,6 +474,24 @@ test("a stack file rewritten by `pulumi config set` (top-level numbers stored as
   t.is(fromFile.project.postgresVersion, 16);
   // nested values keep their YAML types: a quoted number inside a mapping is still a type error
   t.is((fromFile.project.sizes as { host: { memoryGb: unknown } }).host.memoryGb, "8");
+});
+
+test("YAML merge keys (<<: *anchor) in a stack file are resolved, as the Pulumi engine resolves them", (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stackfile-"));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, "Pulumi.test.yaml");
+  fs.writeFileSync(file, [
+    "config:",
+    "  dhis2:sizes:",
+    "    database: &big {cpus: 16, memoryGb: 64, disk: nvme}",
+    "    instance:",
+    "      <<: *big",
+    "      memoryGb: 32",
+    "",
+  ].join("\n"));
+  const sizes = readStackFile(file).project.sizes as Record<string, Record<string, unknown>>;
+  t.deepEqual(sizes.instance, { cpus: 16, memoryGb: 32, disk: "nvme" });
+  t.false("<<" in sizes.instance!);
 });
 
 test("deploying needs what validation cannot see: the local files a stack names, and the SSH key for servers", (t) => {

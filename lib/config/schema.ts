@@ -83,7 +83,11 @@ export const trackerSearch = z.strictObject({
   eventDataElements: z.array(z.strictObject({ programStage: uid, dataElement: uid })).optional(),
 });
 
-const dhis2Version = z.string({ error: `must be ${DHIS2_VERSION_HELP}` })
+const dhis2Version = z.string({
+  error: (issue) => (typeof issue.input === "number"
+    ? `is the number ${issue.input}: YAML reads an unquoted version such as 2.40 as a number (2.4); write it in quotes, e.g. version: "2.40.4"; it must be ${DHIS2_VERSION_HELP}`
+    : `must be ${DHIS2_VERSION_HELP}`),
+})
   .refine((v) => parseDhis2Version(v) !== undefined, { error: `must be ${DHIS2_VERSION_HELP}` });
 
 const hostname = z.string({ error: "must be a lowercase DNS name such as dhis2.example.org" })
@@ -142,12 +146,13 @@ export function isNetworkCidr(text: string): boolean {
 }
 
 /** What is wrong with a text that is not a network CIDR (see isNetworkCidr). */
-export function cidrProblem(text: string): string {
+export function cidrProblem(text: string, allowed?: { min: number; max: number; what: string }): string {
   const [addr, prefix, ...rest] = text.split("/");
   if (addr === undefined || prefix === undefined || rest.length > 0 || !/^\d{1,3}$/.test(prefix) || !isStrictIp(addr)) {
     return "must be a CIDR: an address, a slash and a prefix length, such as 196.12.4.0/24 or 2001:db8::/32";
   }
   const max = addr.includes(":") ? 128 : 32;
+  if (allowed && (Number(prefix) < allowed.min || Number(prefix) > allowed.max)) return `has prefix /${prefix}: allowed /${allowed.min} to /${allowed.max} for ${allowed.what}`;
   if (Number(prefix) > max) return `has prefix /${prefix}: allowed /0 to /${max} for an ${max === 32 ? "IPv4" : "IPv6"} network, e.g. 196.12.4.0/24`;
   try {
     const network = max === 32 ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text);
@@ -159,6 +164,10 @@ export function cidrProblem(text: string): string {
 
 const cidr = z.string({ error: "must be a CIDR such as 196.12.4.0/24" })
   .refine(isNetworkCidr, { error: (issue) => cidrProblem(String(issue.input)) });
+
+/** network.cidr: the address plan uses .2 to .40 of it (see validate/platform.ts). */
+const privateNetworkCidr = z.string({ error: "must be a CIDR such as 10.231.20.0/24" })
+  .refine(isNetworkCidr, { error: (issue) => cidrProblem(String(issue.input), { min: 16, max: 26, what: "the deployment's private network, e.g. 10.231.20.0/24" }) });
 
 const ipAddress = z.string({ error: "must be an IPv4 or IPv6 address" })
   .refine(isStrictIp, { error: "must be an IPv4 address (a.b.c.d) or an IPv6 address" });
@@ -180,7 +189,7 @@ export const stackConfig = z.strictObject({
   /** Public DNS name of the proxy. */
   domain: hostname.optional(),
   /** Private network of the deployment (LXD bridge or cloud network), IPv4, /16 to /26. */
-  network: z.strictObject({ cidr: cidr.optional() }).optional(),
+  network: z.strictObject({ cidr: privateNetworkCidr.optional() }).optional(),
   postgresVersion: z.union(POSTGRES_VERSIONS.map((v) => z.literal(v)) as unknown as [z.ZodLiteral<13>, ...z.ZodLiteral<number>[]], {
     error: `must be a PostgreSQL major version: ${POSTGRES_VERSIONS.join(", ")}`,
   }).optional(),

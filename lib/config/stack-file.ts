@@ -39,7 +39,8 @@ export function readStackFile(file: string): RawStackConfig {
   if (!fs.existsSync(file)) throw new Error(`stack file ${file} does not exist`);
   let doc: unknown;
   try {
-    doc = YAML.parse(fs.readFileSync(file, "utf8"));
+    // merge keys (<<: *anchor, YAML 1.1) as the Pulumi engine's YAML reader resolves them
+    doc = YAML.parse(fs.readFileSync(file, "utf8"), { merge: true });
   } catch (e) {
     throw new Error(`stack file ${file} is not valid YAML: ${(e as Error).message}`);
   }
