@@ -6,6 +6,7 @@
  * object, as a stack file holds them).
  */
 import test from "ava";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -124,6 +125,9 @@ const INVALID: readonly InvalidCase[] = [
   { name: "slow-query log threshold below -1", base: "existing", mutate: (c) => { c.postgres = { logMinDurationStatementMs: -5 }; }, key: "dhis2:postgres.logMinDurationStatementMs", says: ["at least -1 ms", "-1 to 86400000"] },
   { name: "certificate warning not above critical", base: "existing", mutate: (c) => { c.monitoring = { thresholds: { certificateWarningDays: 7, certificateCriticalDays: 10 } }; }, key: "dhis2:monitoring.thresholds.certificateWarningDays", says: ["must be above certificateCriticalDays (10)"] },
   { name: "ping threshold of 10 ms", base: "existing", mutate: (c) => { c.monitoring = { thresholds: { pingSlowMs: 10 } }; }, key: "dhis2:monitoring.thresholds.pingSlowMs", says: ["at least 100 ms", "100 to 60000"] },
+  { name: "WAR over plain http", base: "existing", mutate: (c) => { c.instances[0].war = "http://mirror.example.org/dhis2-stable-41.3.war"; }, key: "dhis2:instances[0].war", says: ["must be an https:// URL", "plain http"] },
+  { name: "glowroot archive over plain http", base: "existing", mutate: (c) => { c.monitoring = { glowrootArchive: "http://mirror.example.org/glowroot.zip" }; }, key: "dhis2:monitoring.glowrootArchive", says: ["must be an https:// URL"] },
+  { name: "warSha256 not 64 hex digits", base: "existing", mutate: (c) => { c.instances[0].warSha256 = "abc123"; }, key: "dhis2:instances[0].warSha256", says: ["64 hexadecimal digits"] },
   { name: "connection pool of 2", base: "existing", mutate: (c) => { c.instances[0].connectionPoolMaxSize = 2; }, key: "dhis2:instances[0].connectionPoolMaxSize", says: ["at least 5 connections"] },
 
   // ---- instances: names, paths, hostnames
@@ -492,6 +496,20 @@ test("YAML merge keys (<<: *anchor) in a stack file are resolved, as the Pulumi 
   const sizes = readStackFile(file).project.sizes as Record<string, Record<string, unknown>>;
   t.deepEqual(sizes.instance, { cpus: 16, memoryGb: 32, disk: "nvme" });
   t.false("<<" in sizes.instance!);
+});
+
+test("warSha256: a local WAR whose sha256 differs is refused before anything is touched; the right sum passes", (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "war-sum-"));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const war = path.join(dir, "dhis2.war");
+  fs.writeFileSync(war, "a DHIS2 WAR stand-in\n");
+  const right = crypto.createHash("sha256").update("a DHIS2 WAR stand-in\n").digest("hex");
+  const wrong = "0".repeat(64);
+  const problems = (sum: string) => deployProblems(load(build("local", (c) => { c.instances[0].war = war; c.instances[0].warSha256 = sum; })).plan.config);
+  const bad = problems(wrong);
+  t.deepEqual(bad.map((p) => p.key), ["dhis2:instances[0].warSha256"]);
+  t.true(bad[0]!.message.includes(`whose sha256 is ${right}`), bad[0]!.message);
+  t.deepEqual(problems(right.toUpperCase()), [], "upper-case hex is the same sum");
 });
 
 test("deploying needs what validation cannot see: the local files a stack names, and the SSH key for servers", (t) => {

@@ -54,6 +54,8 @@ export interface InstanceConfig {
   readonly baseUrl: string;
   /** WAR source: URL or absolute local path. */
   readonly war: string;
+  /** Expected sha256 of the WAR (lowercase hex), when the stack gives one. */
+  readonly warSha256?: string;
   readonly servletContainer: ServletContainer;
   readonly jdk: number;
   readonly heapMb?: number;

@@ -93,10 +93,12 @@ const dhis2Version = z.string({
 const hostname = z.string({ error: "must be a lowercase DNS name such as dhis2.example.org" })
   .regex(HOSTNAME_RE, { error: "must be a lowercase DNS name such as dhis2.example.org" });
 
-/** A WAR or archive source: an https/http URL (a mirror) or an absolute local path. */
+/** A WAR or archive source: an https URL (a mirror) or an absolute local path; never plain http. */
 const artifactSource = z.string({ error: "must be an https:// URL or an absolute file path" })
-  .refine((v) => /^https?:\/\/[^\s/]+\/\S*$/.test(v) || /^\/\S+$/.test(v), {
-    error: "must be an https:// URL (a mirror) or an absolute local file path without spaces",
+  .refine((v) => /^https:\/\/[^\s/]+\/\S*$/.test(v) || /^\/\S+$/.test(v), {
+    error: (issue) => (/^http:\/\//i.test(String(issue.input))
+      ? "must be an https:// URL: a WAR or archive fetched over plain http can be replaced on the way (use the mirror's https:// address, or a local file)"
+      : "must be an https:// URL (a mirror) or an absolute local file path without spaces"),
   });
 
 export const instance = z.strictObject({
@@ -110,6 +112,9 @@ export const instance = z.strictObject({
   hostname: hostname.optional(),
   /** WAR file: URL of a mirror or an absolute local path. Default: releases.dhis2.org. */
   war: artifactSource.optional(),
+  /** Expected sha256 of the WAR (64 hex digits): checked on the host after the download, and on a local file before anything is touched. */
+  warSha256: z.string({ error: "must be the WAR's sha256: 64 hexadecimal digits (sha256sum dhis2.war)" })
+    .regex(/^[0-9a-fA-F]{64}$/, { error: "must be the WAR's sha256: 64 hexadecimal digits (sha256sum dhis2.war)" }).optional(),
   /** Java heap in MB; default derived from the instance's memory. */
   heapMb: int(512, 262144, "MB").optional(),
   /** DHIS2 connection.pool.max_size; default derived from the database CPUs. */

@@ -88,6 +88,7 @@ export function validateInstances(c: StackConfigInput, choice: PlatformChoice, p
       path,
       baseUrl: `https://${hostname}${path === "/" ? "" : path}`,
       war: inst.war ?? defaultWarUrl(runtime),
+      warSha256: inst.warSha256?.toLowerCase(),
       servletContainer: container,
       jdk,
       heapMb: inst.heapMb,

@@ -115,7 +115,10 @@ export function glowrootScript(plan: Plan, artifact: ArtifactSource): string {
 
 function steps({ plan, node }: RoleContext, inputs: RoleStepInputs): RoleStep[] {
   const inst = instanceOf(plan, node.name);
-  const war = inputs.artifact("war", inst.config.war);
+  const given = inputs.artifact("war", inst.config.war);
+  // the stack's warSha256 is checked on the host after a download (a local file's own sum is
+  // checked against it before anything is touched: lib/config/artifacts.ts)
+  const war = inst.config.warSha256 && !given.sha256 ? { ...given, sha256: inst.config.warSha256 } : given;
   const out: RoleStep[] = [{ name: "war", phase: "install", script: warScript(plan, inst, war), ...withCopy(war) }];
   if (plan.config.monitoring.glowroot) {
     const gr = inputs.artifact("glowroot", plan.config.monitoring.glowrootArchive);
