@@ -10,6 +10,12 @@ export const DEFAULTS = {
   synchronousCommit: "on" as const,
   walWriterDelayMs: 200,
   reservedConnections: 20,
+  /**
+   * Analytics rate limit per client address: one dashboard sends a request per item at once
+   * (40 and more), and whole offices share one NAT address.
+   */
+  analyticsRatePerSecond: 20,
+  analyticsBurst: 100,
   /** Slow-query log threshold, as dhis2-server-tools: 300 s. */
   logMinDurationStatementMs: 300_000,
   smtpPort: { starttls: 587, tls: 465, none: 25 },

@@ -90,6 +90,8 @@ export interface DeploymentConfig {
     readonly monitor: RequestedSize;
   };
   readonly instances: readonly InstanceConfig[];
+  /** The proxy's analytics rate limit (per client address). */
+  readonly proxy: { readonly analyticsRatePerSecond: number; readonly analyticsBurst: number };
   readonly tls: {
     readonly mode: TlsMode;
     readonly email?: string;

@@ -217,6 +217,12 @@ export const stackConfig = z.strictObject({
     logMinDurationStatementMs: int(-1, 86_400_000, "ms").optional(),
   }).optional(),
   instances: z.array(instance).min(1, { error: "must list at least one DHIS2 instance" }).optional(),
+  proxy: z.strictObject({
+    /** Analytics requests per second per client address (nginx limit_req rate). */
+    analyticsRatePerSecond: int(1, 1000, "requests per second").optional(),
+    /** Analytics requests beyond the rate a client may send at once (limit_req burst, nodelay). */
+    analyticsBurst: int(0, 10_000, "requests").optional(),
+  }).optional(),
   tls: z.strictObject({
     mode: z.enum(TLS_MODES).optional(),
     /** ACME account e-mail (letsencrypt). */

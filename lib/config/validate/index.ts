@@ -6,6 +6,7 @@
  * Sizing problems (containers that do not fit the host, a heap larger than the instance) are
  * found by the plan (lib/plan) and reported the same way.
  */
+import { DEFAULTS } from "../defaults";
 import type { ConfigProblem, DeploymentConfig } from "../model";
 import { stackConfig } from "../schema";
 import { validateAdmin, validatePlacement, validateTls } from "./access";
@@ -55,6 +56,10 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
       postgres,
       sizes: { host: sizes.host, proxy: sizes.proxy, database: sizes.database, monitor: sizes.monitor },
       instances,
+      proxy: {
+        analyticsRatePerSecond: c.proxy?.analyticsRatePerSecond ?? DEFAULTS.analyticsRatePerSecond,
+        analyticsBurst: c.proxy?.analyticsBurst ?? DEFAULTS.analyticsBurst,
+      },
       tls,
       admin,
       alerts,

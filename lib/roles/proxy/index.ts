@@ -45,6 +45,7 @@ function files(ctx: RoleContext, secrets: DeploymentSecrets): RenderedFile[] {
     file(PATHS.nginxConf, renderTemplate("common/nginx.conf.hbs", { stack, role: "proxy", hostname: topology.proxy.hostname, workerProcesses: "auto" }), "0644", "root", "root", "systemctl reload nginx"),
     file(`${PATHS.nginxSites}/00-proxy.conf`, renderTemplate("proxy/proxy.conf.hbs", {
       stack, domain: config.domain, instanceCount: plan.instances.length, upstreams, stubStatusPort: STUB_STATUS_PORT,
+      analyticsRate: config.proxy.analyticsRatePerSecond, analyticsBurst: config.proxy.analyticsBurst,
       proxyProtocol: behindLxdProxyDevice(plan),
     }), "0644", "root", "root", "systemctl reload nginx"),
   ];
@@ -63,6 +64,7 @@ function files(ctx: RoleContext, secrets: DeploymentSecrets): RenderedFile[] {
       certificate: cert.certificate,
       certificateKey: cert.key,
       clientMaxBodySize: "100m",
+      analyticsBurst: config.proxy.analyticsBurst,
       proxyTimeout: "360s",
       htpasswd: PATHS.htpasswd,
       locations: here.map((i) => ({
