@@ -13,7 +13,8 @@ import * as path from "node:path";
 import { deployProblems } from "../lib/config/artifacts";
 import { loadDeployment, loadStackFile, type LoadedDeployment } from "../lib/load";
 import { ConfigError } from "../lib/config/model";
-import { decodeEngineConfig, readStackFile } from "../lib/config/stack-file";
+import { decodeEngineConfig, engineSecretSource, readStackFile } from "../lib/config/stack-file";
+import type { SecretSource } from "../lib/config/validate/problems";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the raw config is untyped YAML on purpose
 type Raw = { [key: string]: any };
@@ -511,6 +512,35 @@ test("warSha256: a local WAR whose sha256 differs is refused before anything is 
   t.deepEqual(bad.map((p) => p.key), ["dhis2:instances[0].warSha256"]);
   t.true(bad[0]!.message.includes(`whose sha256 is ${right}`), bad[0]!.message);
   t.deepEqual(problems(right.toUpperCase()), [], "upper-case hex is the same sum");
+});
+
+test("plain-text secrets are refused, naming the pulumi config set --secret command: from a stack file, and from the engine", (t) => {
+  const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nS3NT1NEL\n-----END OPENSSH PRIVATE KEY-----";
+  const plaintext = build("hcloud", (c) => { c.admin.privateKey = KEY; c.alerts.smtp.password = "pl41n-S3NT1NEL"; });
+  const refused = (raw: Raw, secrets: SecretSource | undefined) => {
+    try {
+      loadDeployment("test", raw, "stack test", secrets);
+      return [];
+    } catch (e) {
+      t.true(e instanceof ConfigError);
+      t.false((e as Error).message.includes("S3NT1NEL"), "the secret is never echoed");
+      return (e as ConfigError).problems;
+    }
+  };
+  // a stack file read directly: a string is plain text, { secure } is a secret
+  const fromFile = refused(plaintext, { kind: "file" });
+  t.deepEqual(fromFile.map((p) => p.key).sort(), ["dhis2:admin.privateKey", "dhis2:alerts.smtp.password"]);
+  t.regex(fromFile.find((p) => p.key === "dhis2:admin.privateKey")!.message, /plain text.*pulumi config set --path --secret dhis2:admin\.privateKey < ~\/\.ssh\/id_ed25519/);
+  t.regex(fromFile.find((p) => p.key === "dhis2:alerts.smtp.password")!.message, /plain text.*pulumi config set --path --secret dhis2:alerts\.smtp\.password/);
+  const encrypted = build("hcloud", (c) => { c.admin.privateKey = { secure: "v1:abc" }; c.alerts.smtp.password = { secure: "v1:def" }; });
+  t.deepEqual(refused(encrypted, { kind: "file" }), []);
+  // the engine hands over decrypted strings and names the top-level keys holding secrets
+  t.deepEqual(refused(plaintext, engineSecretSource('["dhis2:admin","dhis2:alerts"]')), []);
+  t.deepEqual(refused(plaintext, engineSecretSource('["dhis2:alerts"]')).map((p) => p.key), ["dhis2:admin.privateKey"]);
+  t.deepEqual(refused(plaintext, engineSecretSource("[]")).map((p) => p.key).sort(), ["dhis2:admin.privateKey", "dhis2:alerts.smtp.password"]);
+  // an engine that does not say which keys are secret: not checked
+  t.is(engineSecretSource(undefined), undefined);
+  t.deepEqual(refused(plaintext, undefined), []);
 });
 
 test("deploying needs what validation cannot see: the local files a stack names, and the SSH key for servers", (t) => {

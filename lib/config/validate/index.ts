@@ -14,7 +14,7 @@ import { validateAlerts, validateMonitoring } from "./alerts";
 import { validateInstances } from "./instances";
 import { validateLxd, validatePlatform } from "./platform";
 import { validatePostgres } from "./postgres";
-import { Problems, zodProblems } from "./problems";
+import { Problems, zodProblems, type SecretSource } from "./problems";
 import { validateSizes } from "./sizes";
 
 export interface ValidationResult {
@@ -27,7 +27,7 @@ export interface ValidationResult {
  * Validate a raw stack config (the `dhis2:` keys, prefix removed) and apply defaults.
  * Returns every problem found; `config` is set only when there are none.
  */
-export function validateStackConfig(stack: string, raw: Record<string, unknown>): ValidationResult {
+export function validateStackConfig(stack: string, raw: Record<string, unknown>, secrets?: SecretSource): ValidationResult {
   const parsed = stackConfig.safeParse(raw, { reportInput: true });
   if (!parsed.success) return { problems: zodProblems(parsed.error), warnings: [] };
   const c = parsed.data;
@@ -37,8 +37,8 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
   const sizes = validateSizes(c, choice, p);
   const instances = validateInstances(c, choice, postgres.version, sizes, p);
   const tls = validateTls(c, choice, p);
-  const admin = validateAdmin(c, choice, p);
-  const alerts = validateAlerts(c, choice, choice.domain, p);
+  const admin = validateAdmin(c, choice, p, secrets);
+  const alerts = validateAlerts(c, choice, choice.domain, p, secrets);
   const monitoring = validateMonitoring(c, p);
   const lxd = validateLxd(c, choice, p);
   validatePlacement(c, choice, instances.map((x) => x.name), p);
