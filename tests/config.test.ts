@@ -130,6 +130,7 @@ const INVALID: readonly InvalidCase[] = [
   { name: "glowroot archive over plain http", base: "existing", mutate: (c) => { c.monitoring = { glowrootArchive: "http://mirror.example.org/glowroot.zip" }; }, key: "dhis2:monitoring.glowrootArchive", says: ["must be an https:// URL"] },
   { name: "warSha256 not 64 hex digits", base: "existing", mutate: (c) => { c.instances[0].warSha256 = "abc123"; }, key: "dhis2:instances[0].warSha256", says: ["64 hexadecimal digits"] },
   { name: "analytics rate of 0", base: "existing", mutate: (c) => { c.proxy = { analyticsRatePerSecond: 0 }; }, key: "dhis2:proxy.analyticsRatePerSecond", says: ["at least 1 requests per second", "1 to 1000"] },
+  { name: "maintenance window without a day", base: "existing", mutate: (c) => { c.maintenance = { window: "03:00" }; }, key: "dhis2:maintenance.window", says: ['"Sun 03:00"', "Mon to Sun, or daily"] },
   { name: "connection pool of 2", base: "existing", mutate: (c) => { c.instances[0].connectionPoolMaxSize = 2; }, key: "dhis2:instances[0].connectionPoolMaxSize", says: ["at least 5 connections"] },
 
   // ---- instances: names, paths, hostnames

@@ -10,6 +10,8 @@ export const DEFAULTS = {
   synchronousCommit: "on" as const,
   walWriterDelayMs: 200,
   reservedConnections: 20,
+  /** Data path upgrades (PostgreSQL, Tomcat, the JDK): Sunday 03:00 server time. */
+  maintenanceWindow: "Sun 03:00",
   /**
    * Analytics rate limit per client address: one dashboard sends a request per item at once
    * (40 and more), and whole offices share one NAT address.

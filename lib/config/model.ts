@@ -90,6 +90,8 @@ export interface DeploymentConfig {
     readonly monitor: RequestedSize;
   };
   readonly instances: readonly InstanceConfig[];
+  /** When the data path (PostgreSQL, Tomcat, the JDK) is upgraded: "Sun 03:00" or "daily 03:00". */
+  readonly maintenance: { readonly window: string };
   /** The proxy's analytics rate limit (per client address). */
   readonly proxy: { readonly analyticsRatePerSecond: number; readonly analyticsBurst: number };
   readonly tls: {

@@ -217,6 +217,11 @@ export const stackConfig = z.strictObject({
     logMinDurationStatementMs: int(-1, 86_400_000, "ms").optional(),
   }).optional(),
   instances: z.array(instance).min(1, { error: "must list at least one DHIS2 instance" }).optional(),
+  maintenance: z.strictObject({
+    /** When the data path (PostgreSQL, Tomcat, the JDK) may be upgraded and restarted: "Sun 03:00" or "daily 03:00", server time. */
+    window: z.string({ error: 'must be a day and a time such as "Sun 03:00" (Mon to Sun, or daily; 24-hour server time)' })
+      .regex(/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun|daily) ([01]\d|2[0-3]):[0-5]\d$/, { error: 'must be a day and a time such as "Sun 03:00" (Mon to Sun, or daily; 24-hour server time)' }).optional(),
+  }).optional(),
   proxy: z.strictObject({
     /** Analytics requests per second per client address (nginx limit_req rate). */
     analyticsRatePerSecond: int(1, 1000, "requests per second").optional(),

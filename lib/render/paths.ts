@@ -45,6 +45,10 @@ export const PATHS = {
   status: "/usr/local/sbin/dhis2-status",
   statusService: "/etc/systemd/system/dhis2-status.service",
   statusTimer: "/etc/systemd/system/dhis2-status.timer",
+  maintenance: "/usr/local/sbin/dhis2-maintenance",
+  maintenanceApt: "/etc/apt/apt.conf.d/51dhis2-maintenance-window",
+  maintenanceService: "/etc/systemd/system/dhis2-maintenance.service",
+  maintenanceTimer: "/etc/systemd/system/dhis2-maintenance.timer",
   /** Where local artifacts (a WAR, an archive, a certificate) land on a host before they are moved into place. */
   incoming: "/var/lib/dhis2-toolkit/incoming",
 } as const;

@@ -56,6 +56,7 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>,
       postgres,
       sizes: { host: sizes.host, proxy: sizes.proxy, database: sizes.database, monitor: sizes.monitor },
       instances,
+      maintenance: { window: c.maintenance?.window ?? DEFAULTS.maintenanceWindow },
       proxy: {
         analyticsRatePerSecond: c.proxy?.analyticsRatePerSecond ?? DEFAULTS.analyticsRatePerSecond,
         analyticsBurst: c.proxy?.analyticsBurst ?? DEFAULTS.analyticsBurst,
