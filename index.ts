@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { artifactUrlProblems, deployProblems } from "./lib/config/artifacts";
 import { ConfigError } from "./lib/config/model";
-import { decodeEngineConfig } from "./lib/config/stack-file";
+import { decodeEngineConfig, engineSecretSource } from "./lib/config/stack-file";
 import { loadDeployment, type LoadedDeployment } from "./lib/load";
 import { Dhis2Deployment } from "./components/deployment";
 
@@ -19,7 +19,7 @@ const source = `stack ${stack} (stacks/Pulumi.${stack}.yaml)`;
 async function load(): Promise<LoadedDeployment> {
   const raw = decodeEngineConfig(pulumi.runtime.allConfig());
   try {
-    const loaded = loadDeployment(stack, raw.project, source);
+    const loaded = loadDeployment(stack, raw.project, source, engineSecretSource(process.env.PULUMI_CONFIG_SECRET_KEYS));
     const missing = [...deployProblems(loaded.plan.config), ...await artifactUrlProblems(loaded.plan.config)];
     if (missing.length) throw new ConfigError(source, missing);
     return loaded;

@@ -6,6 +6,7 @@
 import { ConfigError } from "./config/model";
 import { readStackFile, stackFilePath } from "./config/stack-file";
 import { validateStackConfig } from "./config/validate";
+import type { SecretSource } from "./config/validate/problems";
 import { buildPlan, type Plan } from "./plan";
 import { machineWarnings } from "./plan/machines";
 import { planCloud, type CloudPlan } from "./platform/cloud";
@@ -17,9 +18,12 @@ export interface LoadedDeployment {
   readonly warnings: readonly string[];
 }
 
-/** Validate and plan; throws ConfigError with every problem. `source` names the file or stack in the message. */
-export function loadDeployment(stack: string, raw: Record<string, unknown>, source: string): LoadedDeployment {
-  const v = validateStackConfig(stack, raw);
+/**
+ * Validate and plan; throws ConfigError with every problem. `source` names the file or stack in the
+ * message; `secrets` says how to tell plain-text secrets (refused) from real ones.
+ */
+export function loadDeployment(stack: string, raw: Record<string, unknown>, source: string, secrets?: SecretSource): LoadedDeployment {
+  const v = validateStackConfig(stack, raw, secrets);
   if (!v.config) throw new ConfigError(source, v.problems);
   const p = buildPlan(v.config);
   if (!p.plan) throw new ConfigError(source, p.problems);
@@ -36,5 +40,5 @@ export function loadDeployment(stack: string, raw: Record<string, unknown>, sour
 /** Read stacks/Pulumi.<stack>.yaml under projectDir and load it. */
 export function loadStackFile(projectDir: string, stack: string): LoadedDeployment {
   const file = stackFilePath(projectDir, stack);
-  return loadDeployment(stack, readStackFile(file).project, file);
+  return loadDeployment(stack, readStackFile(file).project, file, { kind: "file" });
 }

@@ -4,13 +4,14 @@
  * Validates stacks/Pulumi.NAME.yaml, writes every file each host would get into DIR/<host>/<path>
  * (secrets as placeholders) and, under DIR/<host>/steps/, the scripts each host runs in the order
  * `pulumi up` runs them; prints the tuning table. Needs no cloud account and no Pulumi.
- * --check-urls: also refuses what `pulumi up` would refuse before touching anything: local files
- * that are missing, and WAR or glowroot URLs this machine cannot fetch.
+ * A local file the stack names (WAR, glowroot archive, provided certificate or key) that is missing
+ * is refused, as `pulumi up` refuses it. --check-urls: also refuses what `pulumi up` would refuse
+ * before touching anything: the missing SSH key, and WAR or glowroot URLs this machine cannot fetch.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { artifactUrlProblems, deployProblems } from "../lib/config/artifacts";
+import { artifactProblems, artifactUrlProblems, deployProblems } from "../lib/config/artifacts";
 import { ConfigError } from "../lib/config/model";
 import { loadStackFile } from "../lib/load";
 import { renderDeployment } from "../lib/render/hosts";
@@ -40,8 +41,9 @@ async function main(): Promise<number> {
   }
   for (const w of loaded.warnings) console.error(`warning: ${w}`);
   const plan = loaded.plan;
-  if (values["check-urls"]) {
-    const problems = [...deployProblems(plan.config), ...await artifactUrlProblems(plan.config)];
+  {
+    // local files always (as pulumi up); the SSH key and the URLs with --check-urls
+    const problems = values["check-urls"] ? [...deployProblems(plan.config), ...await artifactUrlProblems(plan.config)] : artifactProblems(plan.config);
     if (problems.length) {
       console.error(new ConfigError(`stacks/Pulumi.${values.stack}.yaml`, problems).message);
       return 1;

@@ -6,16 +6,18 @@
  * object, as a stack file holds them).
  */
 import test from "ava";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { deployProblems } from "../lib/config/artifacts";
 import { loadDeployment, loadStackFile, type LoadedDeployment } from "../lib/load";
 import { ConfigError } from "../lib/config/model";
-import { decodeEngineConfig, readStackFile } from "../lib/config/stack-file";
+import { decodeEngineConfig, engineSecretSource, readStackFile } from "../lib/config/stack-file";
 import type { Plan } from "../lib/plan";
 import { renderDeployment } from "../lib/render/hosts";
 import { placeholderSecrets } from "../lib/render/secrets";
+import type { SecretSource } from "../lib/config/validate/problems";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the raw config is untyped YAML on purpose
 type Raw = { [key: string]: any };
@@ -127,6 +129,14 @@ const INVALID: readonly InvalidCase[] = [
   { name: "heapMb larger than the instance (vm)", base: "existing", mutate: (c) => { c.instances[0].heapMb = 20000; }, key: "dhis2:instances[0].heapMb", says: ["does not fit", "at most 14848 MB"] },
   { name: "heapMb larger than the container (lxd)", base: "local", mutate: (c) => { c.instances[0].heapMb = 16000; }, key: "dhis2:instances[0].heapMb", says: ["does not fit", "MB outside the heap"] },
   { name: "heapMb below 512", base: "existing", mutate: (c) => { c.instances[0].heapMb = 100; }, key: "dhis2:instances[0].heapMb", says: ["at least 512 MB", "512 to 262144"] },
+  { name: "slow-query log threshold below -1", base: "existing", mutate: (c) => { c.postgres = { logMinDurationStatementMs: -5 }; }, key: "dhis2:postgres.logMinDurationStatementMs", says: ["at least -1 ms", "-1 to 86400000"] },
+  { name: "certificate warning not above critical", base: "existing", mutate: (c) => { c.monitoring = { thresholds: { certificateWarningDays: 7, certificateCriticalDays: 10 } }; }, key: "dhis2:monitoring.thresholds.certificateWarningDays", says: ["must be above certificateCriticalDays (10)"] },
+  { name: "ping threshold of 10 ms", base: "existing", mutate: (c) => { c.monitoring = { thresholds: { pingSlowMs: 10 } }; }, key: "dhis2:monitoring.thresholds.pingSlowMs", says: ["at least 100 ms", "100 to 60000"] },
+  { name: "WAR over plain http", base: "existing", mutate: (c) => { c.instances[0].war = "http://mirror.example.org/dhis2-stable-41.3.war"; }, key: "dhis2:instances[0].war", says: ["must be an https:// URL", "plain http"] },
+  { name: "glowroot archive over plain http", base: "existing", mutate: (c) => { c.monitoring = { glowrootArchive: "http://mirror.example.org/glowroot.zip" }; }, key: "dhis2:monitoring.glowrootArchive", says: ["must be an https:// URL"] },
+  { name: "warSha256 not 64 hex digits", base: "existing", mutate: (c) => { c.instances[0].warSha256 = "abc123"; }, key: "dhis2:instances[0].warSha256", says: ["64 hexadecimal digits"] },
+  { name: "analytics rate of 0", base: "existing", mutate: (c) => { c.proxy = { analyticsRatePerSecond: 0 }; }, key: "dhis2:proxy.analyticsRatePerSecond", says: ["at least 1 requests per second", "1 to 1000"] },
+  { name: "maintenance window without a day", base: "existing", mutate: (c) => { c.maintenance = { window: "03:00" }; }, key: "dhis2:maintenance.window", says: ['"Sun 03:00"', "Mon to Sun, or daily"] },
   { name: "connection pool of 2", base: "existing", mutate: (c) => { c.instances[0].connectionPoolMaxSize = 2; }, key: "dhis2:instances[0].connectionPoolMaxSize", says: ["at least 5 connections"] },
 
   // ---- instances: names, paths, hostnames
@@ -170,7 +180,8 @@ const INVALID: readonly InvalidCase[] = [
 
   // ---- CIDRs and networks
   { name: "CIDR with host bits set", base: "existing", mutate: (c) => { c.admin.allowedCidrs = ["196.12.4.1/24"]; }, key: "dhis2:admin.allowedCidrs[0]", says: ["host bits set", "196.12.4.0/24"] },
-  { name: "CIDR /33", base: "existing", mutate: (c) => { c.network.cidr = "10.10.20.0/33"; }, key: "dhis2:network.cidr", says: ["/33", "/0 to /32"] },
+  { name: "CIDR /33", base: "existing", mutate: (c) => { c.network.cidr = "10.10.20.0/33"; }, key: "dhis2:network.cidr", says: ["/33", "allowed /16 to /26"], never: ["/0 to /32"] },
+  { name: "unquoted version 2.40 (YAML number 2.4)", base: "existing", mutate: (c) => { c.instances[0].version = 2.40; }, key: "dhis2:instances[0].version", says: ["the number 2.4", "in quotes", 'version: "2.40.4"'] },
   { name: 'CIDR "10.0.0"', base: "existing", mutate: (c) => { c.network.cidr = "10.0.0"; }, key: "dhis2:network.cidr", says: ["an address, a slash and a prefix length", "196.12.4.0/24"] },
   { name: "SSH open to 0.0.0.0/0", base: "existing", mutate: (c) => { c.admin.allowedCidrs = ["196.12.4.0/24", "0.0.0.0/0"]; }, key: "dhis2:admin.allowedCidrs[1]", says: ["whole internet", "networks administrators connect from"] },
   { name: "SSH open to ::/0", base: "hcloud", mutate: (c) => { c.admin.allowedCidrs = ["::/0"]; }, key: "dhis2:admin.allowedCidrs[0]", says: ["whole internet"] },
@@ -495,6 +506,16 @@ test("synchronousCommit off is accepted with a warning stating the loss window (
   t.true(tuned.warnings.some((w) => w.startsWith("dhis2:postgres.synchronousCommit") && w.includes("300 ms")), tuned.warnings.join("\n"));
 });
 
+test("slow-query log: 300 s by default (as dhis2-server-tools), -1 turns it off, below a second warns", (t) => {
+  const setting = (c: Raw) => loadDeployment("test", c, "stack test").plan.postgres.settings.find((s) => s.name === "log_min_duration_statement")?.value;
+  t.is(setting(build("existing")), "5min");
+  t.is(setting(build("existing", (c) => { c.postgres = { logMinDurationStatementMs: 2500 }; })), "2500ms");
+  t.is(setting(build("existing", (c) => { c.postgres = { logMinDurationStatementMs: -1 }; })), "-1");
+  const all = load(build("existing", (c) => { c.postgres = { logMinDurationStatementMs: 0 }; }));
+  t.is(all.plan.postgres.settings.find((s) => s.name === "log_min_duration_statement")?.value, "0");
+  t.true(all.warnings.some((w) => w.startsWith("dhis2:postgres.logMinDurationStatementMs 0") && w.includes("-1 turns the log off")), all.warnings.join("\n"));
+});
+
 test("an unsupported DHIS2 major is accepted with a warning", (t) => {
   const { warnings } = load(build("existing", (c) => { c.os = "ubuntu-22.04"; c.postgresVersion = 14; c.instances = [c.instances[0], { name: "training", version: "2.39.1", path: "/training" }]; c.instances[0].os = "ubuntu-24.04"; }));
   const w = warnings.find((x) => x.startsWith("dhis2:instances[1].version"));
@@ -537,6 +558,67 @@ test("a stack file rewritten by `pulumi config set` (top-level numbers stored as
   t.is(fromFile.project.postgresVersion, 16);
   // nested values keep their YAML types: a quoted number inside a mapping is still a type error
   t.is((fromFile.project.sizes as { host: { memoryGb: unknown } }).host.memoryGb, "8");
+});
+
+test("YAML merge keys (<<: *anchor) in a stack file are resolved, as the Pulumi engine resolves them", (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stackfile-"));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, "Pulumi.test.yaml");
+  fs.writeFileSync(file, [
+    "config:",
+    "  dhis2:sizes:",
+    "    database: &big {cpus: 16, memoryGb: 64, disk: nvme}",
+    "    instance:",
+    "      <<: *big",
+    "      memoryGb: 32",
+    "",
+  ].join("\n"));
+  const sizes = readStackFile(file).project.sizes as Record<string, Record<string, unknown>>;
+  t.deepEqual(sizes.instance, { cpus: 16, memoryGb: 32, disk: "nvme" });
+  t.false("<<" in sizes.instance!);
+});
+
+test("warSha256: a local WAR whose sha256 differs is refused before anything is touched; the right sum passes", (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "war-sum-"));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const war = path.join(dir, "dhis2.war");
+  fs.writeFileSync(war, "a DHIS2 WAR stand-in\n");
+  const right = crypto.createHash("sha256").update("a DHIS2 WAR stand-in\n").digest("hex");
+  const wrong = "0".repeat(64);
+  const problems = (sum: string) => deployProblems(load(build("local", (c) => { c.instances[0].war = war; c.instances[0].warSha256 = sum; })).plan.config);
+  const bad = problems(wrong);
+  t.deepEqual(bad.map((p) => p.key), ["dhis2:instances[0].warSha256"]);
+  t.true(bad[0]!.message.includes(`whose sha256 is ${right}`), bad[0]!.message);
+  t.deepEqual(problems(right.toUpperCase()), [], "upper-case hex is the same sum");
+});
+
+test("plain-text secrets are refused, naming the pulumi config set --secret command: from a stack file, and from the engine", (t) => {
+  const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nS3NT1NEL\n-----END OPENSSH PRIVATE KEY-----";
+  const plaintext = build("hcloud", (c) => { c.admin.privateKey = KEY; c.alerts.smtp.password = "pl41n-S3NT1NEL"; });
+  const refused = (raw: Raw, secrets: SecretSource | undefined) => {
+    try {
+      loadDeployment("test", raw, "stack test", secrets);
+      return [];
+    } catch (e) {
+      t.true(e instanceof ConfigError);
+      t.false((e as Error).message.includes("S3NT1NEL"), "the secret is never echoed");
+      return (e as ConfigError).problems;
+    }
+  };
+  // a stack file read directly: a string is plain text, { secure } is a secret
+  const fromFile = refused(plaintext, { kind: "file" });
+  t.deepEqual(fromFile.map((p) => p.key).sort(), ["dhis2:admin.privateKey", "dhis2:alerts.smtp.password"]);
+  t.regex(fromFile.find((p) => p.key === "dhis2:admin.privateKey")!.message, /plain text.*pulumi config set --path --secret dhis2:admin\.privateKey < ~\/\.ssh\/id_ed25519/);
+  t.regex(fromFile.find((p) => p.key === "dhis2:alerts.smtp.password")!.message, /plain text.*pulumi config set --path --secret dhis2:alerts\.smtp\.password/);
+  const encrypted = build("hcloud", (c) => { c.admin.privateKey = { secure: "v1:abc" }; c.alerts.smtp.password = { secure: "v1:def" }; });
+  t.deepEqual(refused(encrypted, { kind: "file" }), []);
+  // the engine hands over decrypted strings and names the top-level keys holding secrets
+  t.deepEqual(refused(plaintext, engineSecretSource('["dhis2:admin","dhis2:alerts"]')), []);
+  t.deepEqual(refused(plaintext, engineSecretSource('["dhis2:alerts"]')).map((p) => p.key), ["dhis2:admin.privateKey"]);
+  t.deepEqual(refused(plaintext, engineSecretSource("[]")).map((p) => p.key).sort(), ["dhis2:admin.privateKey", "dhis2:alerts.smtp.password"]);
+  // an engine that does not say which keys are secret: not checked
+  t.is(engineSecretSource(undefined), undefined);
+  t.deepEqual(refused(plaintext, undefined), []);
 });
 
 test("deploying needs what validation cannot see: the local files a stack names, and the SSH key for servers", (t) => {

@@ -123,6 +123,34 @@ test("servlet container follows the DHIS2 version: Tomcat 9, Tomcat 10, embedded
   t.regex(serverXml, /relaxedQueryChars="\[\]"/);
   t.regex(serverXml, /unpackWARs="false" autoDeploy="false"/);
   t.regex(serverXml, /internalProxies="10\\\.231\\\.20\\\.2"/);
+  // the access log takes the client's address from the RemoteIpValve (%a), not the raw header
+  t.regex(serverXml, /<Valve className="org\.apache\.catalina\.valves\.AccessLogValve"[^>]*requestAttributesEnabled="true"[^>]*pattern="%a /);
+  t.notRegex(serverXml, /%\{X-Forwarded-For\}i/);
+  for (const name of ["production", "staging", "training"]) {
+    const unit = fileOf(hosts, name, "/etc/systemd/system/dhis2.service")!.content;
+    t.notRegex(unit, /java\.security\.egd/, "no effect on JDK 11+");
+    for (const line of ["ProtectSystem=strict", "ProtectKernelTunables=true", "ProtectControlGroups=true", "PrivateDevices=true", "ProtectHome=true"]) {
+      t.regex(unit, new RegExp(`^${line}$`, "m"), `${name}: ${line}`);
+    }
+    // strict makes everything read-only: what DHIS2, Tomcat and glowroot write must be listed
+    const writable = /^ReadWritePaths=(.*)$/m.exec(unit)![1]!.split(" ");
+    t.deepEqual(writable, name === "training" ? ["/opt/dhis2", "/opt/glowroot"] : ["/opt/dhis2", "/opt/dhis2/tomcat", "/opt/glowroot"], name);
+  }
+});
+
+test("dhis.conf: monitoring.api (DHIS2's Prometheus /api/metrics) is off, and its comment says what it is", (t) => {
+  const conf = fileOf(rendered(stacks.everything!()), "production", "/opt/dhis2/dhis.conf")!.content;
+  t.regex(conf, /^monitoring\.api\.enabled = off$/m);
+  t.regex(conf, /Prometheus metrics at \/api\/metrics/);
+  t.notRegex(conf, /reports to glowroot and munin/);
+});
+
+test("nginx: no OCSP stapling and no resolver (Let's Encrypt ended OCSP; 127.0.0.53 is often not running)", (t) => {
+  for (const make of [stacks.everything!, stacks.local!]) {
+    for (const f of rendered(make()).filter((h) => h.role === "proxy").flatMap((h) => h.files)) {
+      t.notRegex(f.content, /^\s*(ssl_stapling|resolver)\b/m, f.path);
+    }
+  }
 });
 
 test("nginx: a location per instance, a vhost per own host name, analytics rate limit, monitoring behind a login", (t) => {
@@ -197,6 +225,21 @@ test("munin: the master polls every node with alert contacts; every node answers
     t.regex(node, /^cidr_allow 10\.231\.20\.30\/32$/m);
     t.regex(node, new RegExp(`^host ${h.address.replace(/\./g, "\\.")}$`, "m"));
   }
+});
+
+test("munin alerts: mailed on change of state only, and a daily reminder of what still lasts", (t) => {
+  const hosts = rendered(stacks.everything!());
+  const master = fileOf(hosts, "monitor", "/etc/munin/munin.conf")!.content;
+  // always_send would mail on every 5-minute run while a problem lasts
+  t.notRegex(master, /^contact\.\S+\.always_send/m);
+  const cron = fileOf(hosts, "monitor", "/etc/cron.d/dhis2-munin-reminder")!;
+  t.is(cron.mode, "0644");
+  const jobs = cron.content.split("\n").filter((l) => /^\d/.test(l));
+  t.is(jobs.length, 1, cron.content);
+  const [minute, hour, dom, month, dow, user, ...command] = jobs[0]!.split(/\s+/);
+  t.deepEqual([dom, month, dow, user], ["*", "*", "*", "munin"]);
+  t.true(Number(hour) >= 0 && Number(hour) < 24 && Number(minute) % 5 !== 0, "once a day, off munin-cron's 5-minute marks");
+  t.regex(command.join(" "), /\/usr\/share\/munin\/munin-limits --always-send warning,critical;/);
 });
 
 test("mail: send-only on loopback through the relay, root's mail goes to the recipients, relay login in a 0600 file", (t) => {

@@ -6,7 +6,9 @@
 import test, { type ExecutionContext } from "ava";
 import { resolveDhis2Runtime, type SchemaEra } from "../lib/dhis2/compat";
 import { searchIndexScript, type SearchIndexTarget } from "../lib/roles/database/search-indexes";
-import { dhis2SchemaSql } from "./support/dhis2-schema";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { dhis2SchemaSql, eraTables } from "./support/dhis2-schema";
 import { makeTestCertificate, run, startThrowawayPostgres, type ThrowawayPostgres } from "./support/realtools";
 
 const VERSION: Record<SchemaEra, string> = { tei: "2.40.4", trackedentity: "2.41.3", "split-events": "2.43.0" };
@@ -205,4 +207,23 @@ test.serial("waits for DHIS2 to create its schema, with bounded retries and a cl
   t.is(r.code, 0, r.stderr);
   t.regex(r.stderr, /waiting for DHIS2 to create its schema/);
   t.regex(r.stdout, new RegExp(`create: in_toolkit_teav_trgm_${FIRST.id}`));
+});
+
+test("fixtures follow DHIS2's real schema (dhis2-core migrations): 2.41/2.42 sequence names, V2_35_1 and V2_37_2 indexes, the writer's sequences", (t) => {
+  const names = eraTables("trackedentity");
+  // renamed only in 2.43.1: a real 2.41/2.42 database has these, and pgbench's writer must use them
+  t.deepEqual([names.trackedEntitySequence, names.trackerEventSequence], ["trackedentityinstance_sequence", "programstageinstance_sequence"]);
+  // every pgbench script writes as 2.41/2.42 does
+  const dir = path.join(__dirname, "..", "bench", "pgbench");
+  const used = fs.readdirSync(dir).flatMap((f) => [...fs.readFileSync(path.join(dir, f), "utf8").matchAll(/(?:nextval|currval)\('([a-z_]+)'\)/g)].map((m) => m[1]));
+  t.deepEqual([...new Set(used)].sort(), ["programstageinstance_sequence", "trackedentityinstance_sequence"]);
+  for (const era of ["tei", "trackedentity"] as const) {
+    const sql = dhis2SchemaSql(era);
+    const te = eraTables(era).trackedEntityColumn;
+    t.true(sql.includes(`CREATE UNIQUE INDEX in_trackedentityinstance_trackedentityattribute_value ON trackedentityattributevalue USING btree (${te}, trackedentityattributeid, lower(value));`), era);
+    t.true(sql.includes("CREATE INDEX in_trackedentity_attribute_value ON trackedentityattributevalue USING btree (trackedentityattributeid, lower(value));"), era);
+  }
+  // DHIS2 makes in_gin_teavalue_<id> only when an administrator schedules its trigram indexing job
+  const template = fs.readFileSync(path.join(__dirname, "..", "templates", "database", "tracker-search-indexes.sql.hbs"), "utf8");
+  t.regex(template, /in_gin_teavalue_<id>\n--\s+when an administrator schedules its trigram indexing job/);
 });

@@ -157,3 +157,31 @@ test("lxd: raising the host's memory retunes the database and the heap but keeps
   t.true(after.instances[0]!.jvm.heapMb > before.instances[0]!.jvm.heapMb);
   t.deepEqual(allNodes(after.topology).map((n) => n.address), allNodes(before.topology).map((n) => n.address));
 });
+
+test("autovacuum follows pgtune: 3 workers, 4 from 16 CPUs, 5 from 32; each at most 2 GB, never more than maintenance_work_mem", (t) => {
+  const base = { version: 16, disk: "ssd" as const, maxConnections: 100, synchronousCommit: "on" as const, walWriterDelayMs: 200 };
+  const get = (cpus: number, memoryGb: number, name: string) => tunePostgres({ ...base, cpus, memoryMb: memoryGb * 1024 }).find((s) => s.name === name)?.value;
+  t.deepEqual([8, 15, 16, 31, 32, 128].map((cpus) => get(cpus, 64, "autovacuum_max_workers")), ["3", "3", "4", "4", "5", "5"]);
+  // at 128 GB maintenance_work_mem is 8 GB; without the cap 5 workers could take 40 GB
+  t.is(get(32, 128, "maintenance_work_mem"), "8GB");
+  t.is(get(32, 128, "autovacuum_work_mem"), "2GB");
+  t.is(get(4, 8, "autovacuum_work_mem"), "512MB");
+  t.true(tunePostgres({ ...base, cpus: 32, memoryMb: 128 * 1024 }).find((s) => s.name === "autovacuum_max_workers")!.restart);
+});
+
+test("huge_pages: try from 2 GB of shared_buffers, off below (pgtune)", (t) => {
+  const base = { version: 16, cpus: 4, disk: "ssd" as const, maxConnections: 100, synchronousCommit: "on" as const, walWriterDelayMs: 200 };
+  const get = (memoryGb: number) => tunePostgres({ ...base, memoryMb: memoryGb * 1024 }).find((s) => s.name === "huge_pages")?.value;
+  t.deepEqual([2, 4, 7.75, 8, 64].map(get), ["off", "off", "off", "try", "try"]);
+});
+
+test("autovacuum memory never exceeds what the database has left beside shared_buffers and maintenance_work_mem", (t) => {
+  fc.assert(fc.property(fc.integer({ min: 1, max: 128 }), fc.integer({ min: 2, max: 512 }), (cpus, memoryGb) => {
+    const s = tunePostgres({ version: 16, cpus, memoryMb: memoryGb * 1024, disk: "ssd", maxConnections: 100, synchronousCommit: "on", walWriterDelayMs: 200 });
+    const v = (n: string) => s.find((x) => x.name === n)!.value;
+    const autovacuum = Number(v("autovacuum_max_workers")) * kb(v("autovacuum_work_mem"));
+    return kb(v("autovacuum_work_mem")) <= Math.min(2 * 1024 ** 2, kb(v("maintenance_work_mem")))
+      && kb(v("shared_buffers")) + kb(v("maintenance_work_mem")) + autovacuum <= memoryGb * 1024 ** 2;
+  }), { numRuns: 300 });
+  t.pass();
+});

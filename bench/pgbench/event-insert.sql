@@ -6,7 +6,7 @@
 \set r random(1, 99999999)
 \set dose random(1, 3)
 INSERT INTO event (eventid, uid, programstageid, organisationunitid, occurreddate, created, deleted, eventdatavalues)
-  VALUES (nextval('event_sequence'), 'P' || lpad(currval('event_sequence')::text, 10, '0'), :qr_stage, :ou, now(), now(), false,
+  VALUES (nextval('programstageinstance_sequence'), 'P' || lpad(currval('programstageinstance_sequence')::text, 10, '0'), :qr_stage, :ou, now(), now(), false,
           jsonb_build_object(
             ':qr_de', jsonb_build_object('value', 'QR-' || lpad(':r', 8, '0'), 'created', now(), 'lastUpdated', now(), 'storedBy', 'pgbench', 'providedElsewhere', false),
             ':vaccine_de', jsonb_build_object('value', 'Pfizer-BioNTech', 'created', now(), 'lastUpdated', now(), 'storedBy', 'pgbench', 'providedElsewhere', false),

@@ -103,7 +103,7 @@ export class HcloudPlatform extends CloudPlatform {
       }, child);
       const ip = s.publicAddress
         ? new hcloud.PrimaryIp(`${name}-${s.name}-ipv4`, {
-            name: `dhis2-${stack}-${s.name}`, type: "ipv4", assigneeType: "server", autoDelete: false, location: cloud.location, labels: labels(plan, s.name),
+            name: `dhis2-${stack}-${s.name}`, type: "ipv4", autoDelete: false, location: cloud.location, labels: labels(plan, s.name),
           }, { ...child, protect: true })
         : undefined;
       const server = new hcloud.Server(`${name}-${s.name}`, {

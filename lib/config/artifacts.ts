@@ -36,7 +36,16 @@ export function deployProblems(config: DeploymentConfig): ConfigProblem[] {
 
 export function artifactProblems(config: DeploymentConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  config.instances.forEach((inst, i) => check(`dhis2:instances[${i}].war`, inst.war, `the DHIS2 ${inst.runtime.display} WAR of ${inst.name}`, problems));
+  config.instances.forEach((inst, i) => {
+    const before = problems.length;
+    check(`dhis2:instances[${i}].war`, inst.war, `the DHIS2 ${inst.runtime.display} WAR of ${inst.name}`, problems);
+    if (problems.length === before && inst.warSha256 && inst.war.startsWith("/")) {
+      const actual = fileSha256(inst.war);
+      if (actual !== inst.warSha256) {
+        problems.push({ key: `dhis2:instances[${i}].warSha256`, value: inst.warSha256, message: `does not match ${inst.war}, whose sha256 is ${actual}: the file is not the WAR the stack expects (a partial download, or another release)` });
+      }
+    }
+  });
   if (config.monitoring.glowroot) check("dhis2:monitoring.glowrootArchive", config.monitoring.glowrootArchive, "the glowroot dist zip", problems);
   check("dhis2:tls.certificateFile", config.tls.certificateFile, "the PEM certificate chain", problems);
   check("dhis2:tls.keyFile", config.tls.keyFile, "the PEM private key", problems);

@@ -10,9 +10,22 @@ export const DEFAULTS = {
   synchronousCommit: "on" as const,
   walWriterDelayMs: 200,
   reservedConnections: 20,
+  /** Data path upgrades (PostgreSQL, Tomcat, the JDK): Sunday 03:00 server time. */
+  maintenanceWindow: "Sun 03:00",
+  /**
+   * Analytics rate limit per client address: one dashboard sends a request per item at once
+   * (40 and more), and whole offices share one NAT address.
+   */
+  analyticsRatePerSecond: 20,
+  analyticsBurst: 100,
+  /** Slow-query log threshold, as dhis2-server-tools: 300 s. */
+  logMinDurationStatementMs: 300_000,
   smtpPort: { starttls: 587, tls: 465, none: 25 },
   glowrootVersion: "0.14.2",
-  thresholds: { diskWarningPercent: 80, diskCriticalPercent: 90, loadWarningPerCpu: 1.5, loadCriticalPerCpu: 3 },
+  thresholds: {
+    diskWarningPercent: 80, diskCriticalPercent: 90, loadWarningPerCpu: 1.5, loadCriticalPerCpu: 3,
+    pingSlowMs: 2000, certificateWarningDays: 21, certificateCriticalDays: 7,
+  },
   /** The guidance's reference server (seed 000): 32 CPUs, 32 GB, SSD. */
   referenceHost: { cpus: 32, memoryGb: 32, disk: "ssd" as const, diskGb: 500 },
   /** A DHIS2 server: the reference size; its disk holds the WAR, logs and file store only. */

@@ -55,6 +55,8 @@ export interface InstanceConfig {
   readonly baseUrl: string;
   /** WAR source: URL or absolute local path. */
   readonly war: string;
+  /** Expected sha256 of the WAR (lowercase hex), when the stack gives one. */
+  readonly warSha256?: string;
   readonly servletContainer: ServletContainer;
   readonly jdk: number;
   readonly heapMb?: number;
@@ -108,6 +110,8 @@ export interface DeploymentConfig {
     readonly reservedConnections: number;
     /** The database node's system packages this major, or it comes from the PostgreSQL project's apt repository. */
     readonly from: "distribution" | "pgdg";
+    /** log_min_duration_statement in ms; -1 turns the slow-query log off. */
+    readonly logMinDurationStatementMs: number;
   };
   /** The system of each node that is not an instance (instances carry their own). */
   readonly os: { readonly default: OsId; readonly proxy: OsId; readonly database: OsId; readonly monitor: OsId };
@@ -120,6 +124,10 @@ export interface DeploymentConfig {
     readonly monitor: RequestedSize;
   };
   readonly instances: readonly InstanceConfig[];
+  /** When the data path (PostgreSQL, Tomcat, the JDK) is upgraded: "Sun 03:00" or "daily 03:00". */
+  readonly maintenance: { readonly window: string };
+  /** The proxy's analytics rate limit (per client address). */
+  readonly proxy: { readonly analyticsRatePerSecond: number; readonly analyticsBurst: number };
   readonly tls: {
     readonly mode: TlsMode;
     readonly email?: string;
@@ -153,6 +161,9 @@ export interface DeploymentConfig {
       readonly diskCriticalPercent: number;
       readonly loadWarningPerCpu: number;
       readonly loadCriticalPerCpu: number;
+      readonly pingSlowMs: number;
+      readonly certificateWarningDays: number;
+      readonly certificateCriticalDays: number;
     };
   };
   /** Scheduled backups (docs/backups.md). */

@@ -6,10 +6,12 @@
 import { z } from "zod";
 import { OS_IDS } from "../os/images";
 
-/** A downloadable file: a URL (a mirror) or an absolute local path, copied to the host. */
+/** A WAR or archive source: an https URL (a mirror) or an absolute local path; never plain http. */
 export const artifactSource = z.string({ error: "must be an https:// URL or an absolute file path" })
-  .refine((v) => /^https?:\/\/[^\s/]+\/\S*$/.test(v) || /^\/\S+$/.test(v), {
-    error: "must be an https:// URL (a mirror) or an absolute local file path without spaces",
+  .refine((v) => /^https:\/\/[^\s/]+\/\S*$/.test(v) || /^\/\S+$/.test(v), {
+    error: (issue) => (/^http:\/\//i.test(String(issue.input))
+      ? "must be an https:// URL: a WAR or archive fetched over plain http can be replaced on the way (use the mirror's https:// address, or a local file)"
+      : "must be an https:// URL (a mirror) or an absolute local file path without spaces"),
   });
 
 export const osId = z.enum(OS_IDS, { error: `must be one of ${OS_IDS.join(", ")}` });

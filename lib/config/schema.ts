@@ -84,13 +84,16 @@ export const trackerSearch = z.strictObject({
   eventDataElements: z.array(z.strictObject({ programStage: uid, dataElement: uid })).optional(),
 });
 
-const dhis2Version = z.string({ error: `must be ${DHIS2_VERSION_HELP}` })
+const dhis2Version = z.string({
+  error: (issue) => (typeof issue.input === "number"
+    ? `is the number ${issue.input}: YAML reads an unquoted version such as 2.40 as a number (2.4); write it in quotes, e.g. version: "2.40.4"; it must be ${DHIS2_VERSION_HELP}`
+    : `must be ${DHIS2_VERSION_HELP}`),
+})
   .refine((v) => parseDhis2Version(v) !== undefined, { error: `must be ${DHIS2_VERSION_HELP}` });
 
 const hostname = z.string({ error: "must be a lowercase DNS name such as dhis2.example.org" })
   .regex(HOSTNAME_RE, { error: "must be a lowercase DNS name such as dhis2.example.org" });
 
-/** A WAR or archive source: an https/http URL (a mirror) or an absolute local path. */
 export const instance = z.strictObject({
   name: z.string({ error: "must be a short lowercase name such as production, staging or training" })
     .regex(INSTANCE_NAME_RE, { error: "must be 1-20 lowercase letters or digits, starting with a letter (e.g. production, training2)" }),
@@ -102,6 +105,9 @@ export const instance = z.strictObject({
   hostname: hostname.optional(),
   /** WAR file: URL of a mirror or an absolute local path. Default: releases.dhis2.org. */
   war: artifactSource.optional(),
+  /** Expected sha256 of the WAR (64 hex digits): checked on the host after the download, and on a local file before anything is touched. */
+  warSha256: z.string({ error: "must be the WAR's sha256: 64 hexadecimal digits (sha256sum dhis2.war)" })
+    .regex(/^[0-9a-fA-F]{64}$/, { error: "must be the WAR's sha256: 64 hexadecimal digits (sha256sum dhis2.war)" }).optional(),
   /** Java heap in MB; default derived from the instance's memory. */
   heapMb: int(512, 262144, "MB").optional(),
   /** DHIS2 connection.pool.max_size; default derived from the database CPUs. */
@@ -140,12 +146,13 @@ export function isNetworkCidr(text: string): boolean {
 }
 
 /** What is wrong with a text that is not a network CIDR (see isNetworkCidr). */
-export function cidrProblem(text: string): string {
+export function cidrProblem(text: string, allowed?: { min: number; max: number; what: string }): string {
   const [addr, prefix, ...rest] = text.split("/");
   if (addr === undefined || prefix === undefined || rest.length > 0 || !/^\d{1,3}$/.test(prefix) || !isStrictIp(addr)) {
     return "must be a CIDR: an address, a slash and a prefix length, such as 196.12.4.0/24 or 2001:db8::/32";
   }
   const max = addr.includes(":") ? 128 : 32;
+  if (allowed && (Number(prefix) < allowed.min || Number(prefix) > allowed.max)) return `has prefix /${prefix}: allowed /${allowed.min} to /${allowed.max} for ${allowed.what}`;
   if (Number(prefix) > max) return `has prefix /${prefix}: allowed /0 to /${max} for an ${max === 32 ? "IPv4" : "IPv6"} network, e.g. 196.12.4.0/24`;
   try {
     const network = max === 32 ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text);
@@ -157,6 +164,10 @@ export function cidrProblem(text: string): string {
 
 const cidr = z.string({ error: "must be a CIDR such as 196.12.4.0/24" })
   .refine(isNetworkCidr, { error: (issue) => cidrProblem(String(issue.input)) });
+
+/** network.cidr: the address plan uses .2 to .40 of it (see validate/platform.ts). */
+const privateNetworkCidr = z.string({ error: "must be a CIDR such as 10.231.20.0/24" })
+  .refine(isNetworkCidr, { error: (issue) => cidrProblem(String(issue.input), { min: 16, max: 26, what: "the deployment's private network, e.g. 10.231.20.0/24" }) });
 
 const ipAddress = z.string({ error: "must be an IPv4 or IPv6 address" })
   .refine(isStrictIp, { error: "must be an IPv4 address (a.b.c.d) or an IPv6 address" });
@@ -178,7 +189,7 @@ export const stackConfig = z.strictObject({
   /** Public DNS name of the proxy. */
   domain: hostname.optional(),
   /** Private network of the deployment (LXD bridge or cloud network), IPv4, /16 to /26. */
-  network: z.strictObject({ cidr: cidr.optional() }).optional(),
+  network: z.strictObject({ cidr: privateNetworkCidr.optional() }).optional(),
   /** The operating system of every node, or a default and one per role (debian-12). */
   os: osChoice.optional(),
   /** Where software comes from when a node's system does not package it. */
@@ -201,8 +212,21 @@ export const stackConfig = z.strictObject({
     walWriterDelayMs: int(1, 10000, "ms").optional(),
     /** Extra connections beyond the instances' pools (admin, backup, monitoring). */
     reservedConnections: int(5, 200, "connections").optional(),
+    /** Slow-query log: statements running longer than this are logged (log_min_duration_statement); -1 off. */
+    logMinDurationStatementMs: int(-1, 86_400_000, "ms").optional(),
   }).optional(),
   instances: z.array(instance).min(1, { error: "must list at least one DHIS2 instance" }).optional(),
+  maintenance: z.strictObject({
+    /** When the data path (PostgreSQL, Tomcat, the JDK) may be upgraded and restarted: "Sun 03:00" or "daily 03:00", server time. */
+    window: z.string({ error: 'must be a day and a time such as "Sun 03:00" (Mon to Sun, or daily; 24-hour server time)' })
+      .regex(/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun|daily) ([01]\d|2[0-3]):[0-5]\d$/, { error: 'must be a day and a time such as "Sun 03:00" (Mon to Sun, or daily; 24-hour server time)' }).optional(),
+  }).optional(),
+  proxy: z.strictObject({
+    /** Analytics requests per second per client address (nginx limit_req rate). */
+    analyticsRatePerSecond: int(1, 1000, "requests per second").optional(),
+    /** Analytics requests beyond the rate a client may send at once (limit_req burst, nodelay). */
+    analyticsBurst: int(0, 10_000, "requests").optional(),
+  }).optional(),
   tls: z.strictObject({
     mode: z.enum(TLS_MODES).optional(),
     /** ACME account e-mail (letsencrypt). */
@@ -240,6 +264,10 @@ export const stackConfig = z.strictObject({
       diskCriticalPercent: int(1, 100, "%").optional(),
       loadWarningPerCpu: loadPerCpu.optional(),
       loadCriticalPerCpu: loadPerCpu.optional(),
+      /** An /api/ping answered slower than this is a warning (dhis2-status, mailed). */
+      pingSlowMs: int(100, 60_000, "ms").optional(),
+      certificateWarningDays: int(2, 90, "days").optional(),
+      certificateCriticalDays: int(1, 60, "days").optional(),
     }).optional(),
   }).optional(),
   /** Scheduled, encrypted backups (restic) of each instance's database and file store (docs/backups.md). */

@@ -3,6 +3,7 @@
  * or from the engine's config map (inside `pulumi up`). Both give the same raw object: the keys of
  * the `dhis2:` namespace, without the prefix, with their YAML types.
  */
+import type { SecretSource } from "./validate/problems";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
@@ -39,7 +40,8 @@ export function readStackFile(file: string): RawStackConfig {
   if (!fs.existsSync(file)) throw new Error(`stack file ${file} does not exist`);
   let doc: unknown;
   try {
-    doc = YAML.parse(fs.readFileSync(file, "utf8"));
+    // merge keys (<<: *anchor, YAML 1.1) as the Pulumi engine's YAML reader resolves them
+    doc = YAML.parse(fs.readFileSync(file, "utf8"), { merge: true });
   } catch (e) {
     throw new Error(`stack file ${file} is not valid YAML: ${(e as Error).message}`);
   }
@@ -97,4 +99,19 @@ export function applyOverrides(text: string, sets: readonly string[]): string {
     doc.setIn(["config", m[1]!, ...rest], YAML.parse(set.slice(eq + 1)));
   }
   return doc.toString();
+}
+
+/**
+ * The engine's list of top-level config keys that hold secrets (PULUMI_CONFIG_SECRET_KEYS, a JSON
+ * array the language host sets): with it, a plain-text secret is refused; without it (an engine
+ * that does not say), secrets are not checked.
+ */
+export function engineSecretSource(json: string | undefined): SecretSource | undefined {
+  if (!json) return undefined;
+  try {
+    const keys = JSON.parse(json) as unknown;
+    return Array.isArray(keys) && keys.every((k) => typeof k === "string") ? { kind: "engine", secretKeys: new Set(keys as string[]) } : undefined;
+  } catch {
+    return undefined;
+  }
 }

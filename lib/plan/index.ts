@@ -57,6 +57,7 @@ export function buildPlan(config: DeploymentConfig): { plan?: Plan; problems: Co
     maxConnections,
     synchronousCommit: config.postgres.synchronousCommit,
     walWriterDelayMs: config.postgres.walWriterDelayMs,
+    logMinDurationStatementMs: config.postgres.logMinDurationStatementMs,
   });
   const topology = planTopology(config, sizing);
   const instances = config.instances.map((inst, i) => ({

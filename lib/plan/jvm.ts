@@ -88,7 +88,6 @@ export function planJvm(
     `-XX:ActiveProcessorCount=${activeProcessorCount}`,
     "-Djava.awt.headless=true",
     "-Dfile.encoding=UTF-8",
-    "-Djava.security.egd=file:/dev/./urandom",
   ].join(" ");
   return {
     problems,

@@ -34,12 +34,14 @@ export interface PostgresTuningInput {
   readonly maxConnections: number;
   readonly synchronousCommit: "on" | "off";
   readonly walWriterDelayMs: number;
+  /** Slow-query log threshold (log_min_duration_statement), ms; -1 off. Default in callers: 300 s. */
+  readonly logMinDurationStatementMs?: number;
 }
 
 /** Settings that need a server restart when they change (postgresql.org, "context = postmaster"). */
 const RESTART = new Set([
   "max_connections", "shared_buffers", "huge_pages", "max_worker_processes", "wal_buffers",
-  "max_locks_per_transaction", "track_activity_query_size",
+  "max_locks_per_transaction", "track_activity_query_size", "autovacuum_max_workers",
 ]);
 
 const IO: Record<DiskKind, { randomPageCost: string; ioConcurrency: number }> = {
@@ -64,10 +66,12 @@ export function tunePostgres(input: PostgresTuningInput): PostgresSetting[] {
   set("max_connections", input.maxConnections, "the DHIS2 instances' connection pools plus reserved admin, backup and monitoring connections");
   set("shared_buffers", pgMemory(sharedBuffersKb), "25% of the database's memory (pgtune web)");
   set("effective_cache_size", pgMemory(Math.floor((ramKb * 3) / 4)), "75% of the database's memory: what the planner may assume is cached");
-  set("maintenance_work_mem", pgMemory(Math.min(Math.floor(ramKb / 16), 8 * 1024 * 1024)), "memory/16, at most 8 GB: index builds, VACUUM");
+  const maintenanceKb = Math.min(Math.floor(ramKb / 16), 8 * 1024 * 1024);
+  set("maintenance_work_mem", pgMemory(maintenanceKb), "memory/16, at most 8 GB: index builds, VACUUM");
   set("work_mem", pgMemory(workMemKb), "(memory − shared_buffers) / ((max_connections + workers) × 3), at least 4 MB");
   set("wal_buffers", pgMemory(walBuffersKb < 14 * 1024 ? walBuffersKb : 16 * 1024), "3% of shared_buffers, at most 16 MB");
   if (sharedBuffersKb >= 2 * 1024 * 1024) set("huge_pages", "try", "use huge pages when the kernel offers them (shared_buffers ≥ 2 GB)");
+  else set("huge_pages", "off", "off below 2 GB of shared_buffers (pgtune): too small to gain from huge pages");
   set("min_wal_size", "1GB", "pgtune web");
   set("max_wal_size", "4GB", "pgtune web: fewer forced checkpoints during imports and analytics");
   set("checkpoint_completion_target", "0.9", "spread checkpoint writes");
@@ -83,6 +87,8 @@ export function tunePostgres(input: PostgresTuningInput): PostgresSetting[] {
     set("max_parallel_workers", cpus, "one per CPU (pgtune)");
     set("max_parallel_maintenance_workers", half, "min(4, CPUs/2): parallel index builds (pgtune)");
   }
+  set("autovacuum_max_workers", cpus >= 32 ? 5 : cpus >= 16 ? 4 : 3, "3, 4 from 16 CPUs, 5 from 32 (pgtune)");
+  set("autovacuum_work_mem", pgMemory(Math.min(maintenanceKb, 2 * 1024 * 1024)), "maintenance_work_mem, at most 2 GB per autovacuum worker (pgtune)");
   // DHIS2 guide (sysadmin/reference/postgresql)
   set("jit", "off", "DHIS2: JIT makes program indicator and analytics queries up to 100× slower");
   set("max_locks_per_transaction", 128, "DHIS2: analytics table swaps lock many tables at once (dhis2-server-tools uses 128)");
@@ -92,5 +98,9 @@ export function tunePostgres(input: PostgresTuningInput): PostgresSetting[] {
     ? "on: a committed transaction survives a crash (DHIS2 docs suggest off; opt in with dhis2:postgres.synchronousCommit)"
     : `off (opted in): a crash can lose the last ${3 * input.walWriterDelayMs} ms of commits, never corrupts`);
   if (input.synchronousCommit === "off") set("wal_writer_delay", pgDuration(input.walWriterDelayMs), "flush interval of asynchronous commits; loss window is 3× this");
+  const slowMs = input.logMinDurationStatementMs ?? 300_000;
+  set("log_min_duration_statement", slowMs <= 0 ? String(slowMs) : pgDuration(slowMs), slowMs < 0
+    ? "slow-query log off (dhis2:postgres.logMinDurationStatementMs -1)"
+    : "slow-query log: statements running longer are logged with their text (dhis2:postgres.logMinDurationStatementMs; 300 s as dhis2-server-tools)");
   return s;
 }

@@ -26,8 +26,14 @@ export const PATHS = {
   dhis2Unit: "/etc/systemd/system/dhis2.service",
   nftables: "/etc/nftables.conf",
   muninConf: "/etc/munin/munin.conf",
+  /** Daily reminder of the alerts that still last (munin itself mails on change of state only). */
+  muninReminder: "/etc/cron.d/dhis2-munin-reminder",
+  muninLimits: "/usr/share/munin/munin-limits",
   muninNodeConf: "/etc/munin/munin-node.conf",
   muninPluginConf: "/etc/munin/plugin-conf.d/dhis2",
+  muninPlugins: "/etc/munin/plugins",
+  /** Where Debian's PostgreSQL writes its server log (pg_ctlcluster), rotated by logrotate. */
+  postgresLogDir: "/var/log/postgresql",
   /** munin's own update run (what its cron job runs every 5 minutes) and the lock it holds meanwhile. */
   muninCron: "/usr/bin/munin-cron",
   muninUpdateLock: "/var/run/munin/munin-update.lock",
@@ -50,6 +56,10 @@ export const PATHS = {
   /** The DHIS2 file store: on the instance's data volume, linked as DHIS2_HOME/files. */
   dhis2DataDir: "/var/lib/dhis2",
   dhis2FileStore: "/var/lib/dhis2/files",
+  maintenance: "/usr/local/sbin/dhis2-maintenance",
+  maintenanceApt: "/etc/apt/apt.conf.d/51dhis2-maintenance-window",
+  maintenanceService: "/etc/systemd/system/dhis2-maintenance.service",
+  maintenanceTimer: "/etc/systemd/system/dhis2-maintenance.timer",
   /** Where local artifacts (a WAR, an archive, a certificate) land on a host before they are moved into place. */
   incoming: "/var/lib/dhis2-toolkit/incoming",
 } as const;

@@ -12,11 +12,16 @@
  * Events keep their data values in `eventdatavalues jsonb`, keyed by data element UID:
  *   {"LavUrktwH5D": {"value": "QR-00001234", "created": "...", "lastUpdated": "...", "providedElsewhere": false}}
  *
- * Indexes are the ones DHIS2 itself has on these tables that matter for searching: primary keys,
- * unique UIDs, `in_trackedentityattributevalue_attributeid (trackedentityattributeid)` and the
- * Flyway 2.34 btree `in_trackedentity_attribute_value (trackedentityattributeid, lower(value))`
- * (which already serves exact, case-insensitive attribute searches; a substring search cannot
- * use it). No trigram index: creating those is the toolkit's job (lib/dhis2/search-indexes.ts).
+ * Indexes are the ones DHIS2 itself has on these tables that matter for searching (checked against
+ * dhis2-core's migrations and Hibernate mappings): primary keys (2.41/2.42 keep the names
+ * trackedentityinstance_pkey / programstageinstance_pkey), unique UIDs,
+ * `in_trackedentityattributevalue_attributeid (trackedentityattributeid)`, the btree
+ * `in_trackedentity_attribute_value (trackedentityattributeid, lower(value))` of the Java
+ * migration V2_35_1 (which already serves exact, case-insensitive attribute searches; a substring
+ * search cannot use it) and the unique `in_trackedentityinstance_trackedentityattribute_value
+ * (tracked entity, attribute, lower(value))` of V2_37_2. No trigram index: DHIS2 makes
+ * `in_gin_teavalue_<id>` only when an administrator schedules its trigram indexing job; creating
+ * them is the toolkit's job (lib/dhis2/search-indexes.ts).
  *
  * Everything here is SQL text generation; nothing runs a program.
  */
@@ -107,7 +112,10 @@ export interface EraTables {
   readonly eventTables: readonly string[];
   readonly eventIdColumn: "programstageinstanceid" | "eventid";
   readonly eventDateColumn: "executiondate" | "occurreddate";
-  /** Sequences new rows take their ids from (DHIS2's names for ≤ 2.40, the same pattern after). */
+  /**
+   * Sequences new rows take their ids from: 2.41 and 2.42 keep the ≤ 2.40 names
+   * (trackedentityinstance_sequence, programstageinstance_sequence); 2.43.1 renames them.
+   */
   readonly trackedEntitySequence: string;
   readonly trackerEventSequence: string;
   readonly singleEventSequence: string;
@@ -128,7 +136,8 @@ export function eraTables(era: SchemaEra): EraTables {
         era, trackedEntityTable: "trackedentity", trackedEntityColumn: "trackedentityid",
         trackerEventTable: "event", singleEventTable: "event", eventTables: ["event"],
         eventIdColumn: "eventid", eventDateColumn: "occurreddate",
-        trackedEntitySequence: "trackedentity_sequence", trackerEventSequence: "event_sequence", singleEventSequence: "event_sequence",
+        trackedEntitySequence: "trackedentityinstance_sequence", trackerEventSequence: "programstageinstance_sequence",
+        singleEventSequence: "programstageinstance_sequence",
       };
     case "split-events":
       return {
@@ -210,6 +219,7 @@ export function dhis2SchemaSql(era: SchemaEra): string {
 );`,
     `CREATE INDEX in_trackedentityattributevalue_attributeid ON trackedentityattributevalue (trackedentityattributeid);`,
     `CREATE INDEX in_trackedentity_attribute_value ON trackedentityattributevalue USING btree (trackedentityattributeid, lower(value));`,
+    `CREATE UNIQUE INDEX in_trackedentityinstance_trackedentityattribute_value ON trackedentityattributevalue USING btree (${teId}, trackedentityattributeid, lower(value));`,
   ];
   for (const table of t.eventTables) {
     lines.push(`CREATE TABLE ${table} (

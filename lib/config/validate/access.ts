@@ -4,7 +4,7 @@ import type { DeploymentConfig } from "../model";
 import type { ServerInput, StackConfigInput } from "../schema";
 import { NAMESPACE } from "../stack-file";
 import type { PlatformChoice } from "./platform";
-import type { KeyPath, Problems } from "./problems";
+import { isPlaintext, type KeyPath, type Problems, type SecretSource } from "./problems";
 
 export function validateTls(c: StackConfigInput, { rules }: PlatformChoice, p: Problems): DeploymentConfig["tls"] {
   const mode = c.tls?.mode ?? rules.tlsModes[0]!;
@@ -21,12 +21,15 @@ export function validateTls(c: StackConfigInput, { rules }: PlatformChoice, p: P
   return { mode, email, certificateFile: c.tls?.certificateFile, keyFile: c.tls?.keyFile };
 }
 
-export function validateAdmin(c: StackConfigInput, { platform, rules }: PlatformChoice, p: Problems): DeploymentConfig["admin"] {
+export function validateAdmin(c: StackConfigInput, { platform, rules }: PlatformChoice, p: Problems, secrets?: SecretSource): DeploymentConfig["admin"] {
   const sshKeys = c.admin?.sshKeys ?? [];
   const allowedCidrs = c.admin?.allowedCidrs ?? [];
   if (rules.ssh && sshKeys.length === 0) p.add(["admin", "sshKeys"], `needs at least one public key for platform ${platform}: servers accept SSH keys only, no passwords`);
   if (rules.ssh && allowedCidrs.length === 0) p.add(["admin", "allowedCidrs"], `needs at least one CIDR for platform ${platform}: SSH is open only to these networks (e.g. the ministry's office range)`);
   if (!rules.ssh && c.admin?.privateKey !== undefined) p.add(["admin", "privateKey"], `applies to platforms that reach servers over SSH (existing, hcloud, aws), not ${platform}`);
+  if (isPlaintext(c.admin?.privateKey, `${NAMESPACE}:admin`, secrets)) {
+    p.add(["admin", "privateKey"], `is stored in plain text in the stack file: remove it and set it as a secret, read from the key file: \`pulumi config set --path --secret ${NAMESPACE}:admin.privateKey < ~/.ssh/id_ed25519\``);
+  }
   allowedCidrs.forEach((cidr, i) => {
     if (/\/0$/.test(cidr)) p.add(["admin", "allowedCidrs", i], "would open SSH to the whole internet: list the networks administrators connect from", cidr);
   });

@@ -6,6 +6,7 @@
  * Sizing problems (containers that do not fit the host, a heap larger than the instance) are
  * found by the plan (lib/plan) and reported the same way.
  */
+import { DEFAULTS } from "../defaults";
 import type { ConfigProblem, DeploymentConfig } from "../model";
 import { stackConfig } from "../schema";
 import { validateAdmin, validatePlacement, validateTls } from "./access";
@@ -15,7 +16,7 @@ import { validateInstances } from "./instances";
 import { checkCloudImage, roleSystems, validateOs, validateSources, warnEndOfLife } from "./os";
 import { validateLxd, validatePlatform } from "./platform";
 import { validatePostgres } from "./postgres";
-import { Problems, zodProblems } from "./problems";
+import { Problems, zodProblems, type SecretSource } from "./problems";
 import { validateSizes } from "./sizes";
 
 export interface ValidationResult {
@@ -28,7 +29,7 @@ export interface ValidationResult {
  * Validate a raw stack config (the `dhis2:` keys, prefix removed) and apply defaults.
  * Returns every problem found; `config` is set only when there are none.
  */
-export function validateStackConfig(stack: string, raw: Record<string, unknown>): ValidationResult {
+export function validateStackConfig(stack: string, raw: Record<string, unknown>, secrets?: SecretSource): ValidationResult {
   const parsed = stackConfig.safeParse(raw, { reportInput: true });
   if (!parsed.success) return { problems: zodProblems(parsed.error), warnings: [] };
   const c = parsed.data;
@@ -43,8 +44,8 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
   warnEndOfLife(systems, p);
   checkCloudImage(c, systems, p);
   const tls = validateTls(c, choice, p);
-  const admin = validateAdmin(c, choice, p);
-  const alerts = validateAlerts(c, choice, choice.domain, p);
+  const admin = validateAdmin(c, choice, p, secrets);
+  const alerts = validateAlerts(c, choice, choice.domain, p, secrets);
   const monitoring = validateMonitoring(c, p);
   const lxd = validateLxd(c, choice, p);
   const backup = validateBackup(c, choice, p);
@@ -65,6 +66,11 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>)
       sources: validateSources(c),
       sizes: { host: sizes.host, proxy: sizes.proxy, database: sizes.database, monitor: sizes.monitor },
       instances,
+      maintenance: { window: c.maintenance?.window ?? DEFAULTS.maintenanceWindow },
+      proxy: {
+        analyticsRatePerSecond: c.proxy?.analyticsRatePerSecond ?? DEFAULTS.analyticsRatePerSecond,
+        analyticsBurst: c.proxy?.analyticsBurst ?? DEFAULTS.analyticsBurst,
+      },
       tls,
       admin,
       alerts,

@@ -70,6 +70,7 @@ export function validateInstances(c: StackConfigInput, choice: PlatformChoice, o
       baseUrl: `https://${hostname}${path === "/" ? "" : path}`,
       war: inst.war ?? defaultWarUrl(runtime),
       ...rt,
+      warSha256: inst.warSha256?.toLowerCase(),
       heapMb: inst.heapMb,
       connectionPoolMaxSize: inst.connectionPoolMaxSize,
       size: sizes.withDefault({ ...c.sizes?.instance, ...inst.size }, DEFAULTS.vmInstance),

@@ -27,5 +27,9 @@ export function validatePostgres(c: StackConfigInput, oses: OsChoices, p: Proble
   } else if (c.postgres?.walWriterDelayMs !== undefined && c.postgres.walWriterDelayMs > 1000) {
     p.warn(`dhis2:postgres.walWriterDelayMs ${c.postgres.walWriterDelayMs} only matters with synchronousCommit off.`);
   }
-  return { version, synchronousCommit, walWriterDelayMs, reservedConnections: c.postgres?.reservedConnections ?? DEFAULTS.reservedConnections, from: native ? "distribution" : "pgdg", os };
+  const logMinDurationStatementMs = c.postgres?.logMinDurationStatementMs ?? DEFAULTS.logMinDurationStatementMs;
+  if (logMinDurationStatementMs >= 0 && logMinDurationStatementMs < 1000) {
+    p.warn(`dhis2:postgres.logMinDurationStatementMs ${logMinDurationStatementMs}: every statement slower than ${logMinDurationStatementMs} ms is logged with its text; on a busy DHIS2 that is most analytics and tracker queries, and the log grows by gigabytes a day. Use it only while looking for a problem (default ${DEFAULTS.logMinDurationStatementMs}, -1 turns the log off).`);
+  }
+  return { version, synchronousCommit, walWriterDelayMs, reservedConnections: c.postgres?.reservedConnections ?? DEFAULTS.reservedConnections, logMinDurationStatementMs, from: native ? "distribution" : "pgdg", os };
 }

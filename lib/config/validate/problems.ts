@@ -112,3 +112,16 @@ function describe(v: unknown): string {
   if (typeof v === "object") return "a mapping";
   return `a ${typeof v}`;
 }
+
+/**
+ * Where the raw config came from, to tell a secret from a plain-text value: a stack file read
+ * directly holds a secret as `{ secure: ... }` (any string is plain text); the Pulumi engine hands
+ * over decrypted strings and lists the top-level keys that hold secrets. Unknown: not checked.
+ */
+export type SecretSource = { readonly kind: "file" } | { readonly kind: "engine"; readonly secretKeys: ReadonlySet<string> };
+
+/** True when `value`, found under the top-level key `topKey` (e.g. "dhis2:admin"), is plain text. */
+export function isPlaintext(value: unknown, topKey: string, source: SecretSource | undefined): boolean {
+  if (typeof value !== "string" || !source) return false;
+  return source.kind === "file" || !source.secretKeys.has(topKey);
+}

@@ -5,6 +5,7 @@
  * master polling it, and admin SSH (on servers: to the proxy from the admins' networks, to every
  * other server through the proxy).
  */
+import { maintenanceFiles } from "./maintenance";
 import { allNodes, hostCidr, PORTS } from "../../plan/topology";
 import { file, type RenderedFile } from "../../render/file";
 import { PATHS } from "../../render/paths";
@@ -82,6 +83,7 @@ function files(ctx: RoleContext, secrets: DeploymentSecrets): RenderedFile[] {
     file(PATHS.statusService, renderTemplate("host/status.service.hbs", { stack: config.stack, statusCommand: PATHS.status }), "0644", "root", "root", "systemctl daemon-reload"),
     file(PATHS.statusTimer, renderTemplate("host/status.timer.hbs", { stack: config.stack }), "0644", "root", "root", "systemctl daemon-reload && systemctl restart dhis2-status.timer"),
   );
+  out.push(...maintenanceFiles(plan));
   if (smtp?.username) {
     out.push(file(`${PATHS.postfixDir}/sasl_passwd`, renderTemplate("common/sasl_passwd.hbs", {
       relay, username: smtp.username, password: secrets.smtpPassword ?? "",

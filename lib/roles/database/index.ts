@@ -43,6 +43,11 @@ function files({ plan }: RoleContext): RenderedFile[] {
       version: plan.postgres.version,
       instances: plan.instances.map((i) => ({ name: i.config.name, database: i.database, user: i.databaseUser, cidr: hostCidr(i.node.address) })),
     }), "0640", "postgres", "postgres", "systemctl reload postgresql"),
+    file(`${PATHS.muninPlugins}/dhis2_postgresql_log`, renderTemplate("database/munin-postgresql-log.sh.hbs", {
+      stack: config.stack,
+      logDir: PATHS.postgresLogDir,
+      threshold: plan.postgres.settings.find((s) => s.name === "log_min_duration_statement")?.value ?? "-1",
+    }), "0755", "root", "root", "systemctl restart munin-node"),
   ];
 }
 

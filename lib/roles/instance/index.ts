@@ -42,6 +42,7 @@ function files({ plan, node }: RoleContext, secrets: DeploymentSecrets): Rendere
     javaOpts,
     listenAddress: inst.node.address,
     port: PORTS.tomcat,
+    glowrootDir: glowroot ? PATHS.glowrootDir : false,
   };
   const out: RenderedFile[] = [
     file(`${PATHS.dhis2Home}/dhis.conf`, renderTemplate("instance/dhis.conf.hbs", {
@@ -109,7 +110,10 @@ export function glowrootScript(plan: Plan, artifact: ArtifactSource): string {
 
 function steps({ plan, node }: RoleContext, inputs: RoleStepInputs): RoleStep[] {
   const inst = instanceOf(plan, node.name);
-  const war = inputs.artifact("war", inst.config.war);
+  const given = inputs.artifact("war", inst.config.war);
+  // the stack's warSha256 is checked on the host after a download (a local file's own sum is
+  // checked against it before anything is touched: lib/config/artifacts.ts)
+  const war = inst.config.warSha256 && !given.sha256 ? { ...given, sha256: inst.config.warSha256 } : given;
   const out: RoleStep[] = [...tomcatArchiveSteps(plan, inst.config, inputs), { name: "war", phase: "install", script: warScript(plan, inst, war), ...withCopy(war) }];
   if (plan.config.monitoring.glowroot) {
     const gr = inputs.artifact("glowroot", plan.config.monitoring.glowrootArchive);
@@ -154,7 +158,8 @@ export const instance: Role = {
   services: () => ["dhis2"],
   statusChecks: ({ plan, node }) => {
     const i = instanceOf(plan, node.name);
-    return ["check_service dhis2", `check_http ping:${i.config.name} http://${i.node.address}:${PORTS.tomcat}${i.config.path === "/" ? "" : i.config.path}/api/ping`];
+    const slowMs = plan.config.monitoring.thresholds.pingSlowMs;
+    return ["check_service dhis2", `check_http ping:${i.config.name} http://${i.node.address}:${PORTS.tomcat}${i.config.path === "/" ? "" : i.config.path}/api/ping ${slowMs}`];
   },
   steps,
   flows: ({ config, topology, instances }) => instances.flatMap((i) => [

@@ -25,6 +25,10 @@ function files({ plan }: RoleContext): RenderedFile[] {
       group: config.domain,
       contacts: config.alerts.recipients.map((address, i) => ({ name: `admin${i + 1}`, address })),
       nodes,
+      reminderFile: PATHS.muninReminder,
+    }), "0644", "root", "root"),
+    file(PATHS.muninReminder, renderTemplate("monitor/munin-reminder.cron.hbs", {
+      stack: config.stack, minute: 2, hour: 7, limits: PATHS.muninLimits,
     }), "0644", "root", "root"),
     file(PATHS.nginxConf, renderTemplate("common/nginx.conf.hbs", { stack: config.stack, role: "monitor", hostname: topology.monitor.hostname, workerProcesses: 1 }), "0644", "root", "root", "systemctl reload nginx"),
     file(`${PATHS.nginxSites}/munin.conf`, renderTemplate("monitor/munin-web.conf.hbs", {

@@ -45,6 +45,7 @@ function files(ctx: RoleContext, secrets: DeploymentSecrets): RenderedFile[] {
     file(PATHS.nginxConf, renderTemplate("common/nginx.conf.hbs", { stack, role: "proxy", hostname: topology.proxy.hostname, workerProcesses: "auto" }), "0644", "root", "root", "systemctl reload nginx"),
     file(`${PATHS.nginxSites}/00-proxy.conf`, renderTemplate("proxy/proxy.conf.hbs", {
       stack, domain: config.domain, instanceCount: plan.instances.length, upstreams, stubStatusPort: STUB_STATUS_PORT,
+      analyticsRate: config.proxy.analyticsRatePerSecond, analyticsBurst: config.proxy.analyticsBurst,
       proxyProtocol: behindLxdProxyDevice(plan),
     }), "0644", "root", "root", "systemctl reload nginx"),
   ];
@@ -60,11 +61,10 @@ function files(ctx: RoleContext, secrets: DeploymentSecrets): RenderedFile[] {
       hostname,
       proxyProtocol: behindLxdProxyDevice(plan),
       acme: config.tls.mode === "letsencrypt",
-      stapling: config.tls.mode === "letsencrypt",
-      resolver: "127.0.0.53",
       certificate: cert.certificate,
       certificateKey: cert.key,
       clientMaxBodySize: "100m",
+      analyticsBurst: config.proxy.analyticsBurst,
       proxyTimeout: "360s",
       htpasswd: PATHS.htpasswd,
       locations: here.map((i) => ({
@@ -160,8 +160,8 @@ export const proxy: Role = {
   // nginx, each instance through it (as the users reach it), each certificate's remaining days
   statusChecks: ({ plan }) => [
     "check_service nginx",
-    ...plan.instances.map((i) => `check_http ping-via-proxy:${i.config.name} https://${i.config.hostname}${i.config.path === "/" ? "" : i.config.path}/api/ping -k --resolve ${i.config.hostname}:443:127.0.0.1${behindLxdProxyDevice(plan) ? " --haproxy-protocol" : ""}`),
-    ...proxyCertificates(plan).map((c) => `check_certificate certificate:${c.hostname} ${c.certificate} 21 7`),
+    ...plan.instances.map((i) => `check_http ping-via-proxy:${i.config.name} https://${i.config.hostname}${i.config.path === "/" ? "" : i.config.path}/api/ping ${plan.config.monitoring.thresholds.pingSlowMs} -k --resolve ${i.config.hostname}:443:127.0.0.1${behindLxdProxyDevice(plan) ? " --haproxy-protocol" : ""}`),
+    ...proxyCertificates(plan).map((c) => `check_certificate certificate:${c.hostname} ${c.certificate} ${plan.config.monitoring.thresholds.certificateWarningDays} ${plan.config.monitoring.thresholds.certificateCriticalDays}`),
   ],
   flows: ({ topology }) => [
     flow({ kind: "internet" }, topology.proxy, PORTS.http, "HTTP (redirect to HTTPS, ACME challenges)"),

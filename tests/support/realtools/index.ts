@@ -29,3 +29,4 @@ export * from "./nft";
 export * from "./postfix";
 export * from "./munin";
 export * from "./systemd";
+export * from "./nginx-serve";
