@@ -25,6 +25,8 @@ export const PATHS = {
   glowrootDir: "/opt/glowroot",
   dhis2Unit: "/etc/systemd/system/dhis2.service",
   nftables: "/etc/nftables.conf",
+  /** The SSH hardening drop-in on servers reached over SSH (00-: read before cloud-init's 50-*.conf). */
+  sshdDropIn: "/etc/ssh/sshd_config.d/00-dhis2.conf",
   muninConf: "/etc/munin/munin.conf",
   muninNodeConf: "/etc/munin/munin-node.conf",
   muninPluginConf: "/etc/munin/plugin-conf.d/dhis2",
