@@ -29,3 +29,5 @@ export * from "./nft";
 export * from "./postfix";
 export * from "./munin";
 export * from "./systemd";
+export * from "./testssl";
+export * from "./sshd";
