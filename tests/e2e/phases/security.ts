@@ -14,6 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { LXD } from "../../../lib/render/lxd";
 import { PATHS } from "../../../lib/render/paths";
+import { TESTSSL_CHECKS } from "../../support/realtools/testssl";
 import { auditPlaces, secretFileModeProblems, type Place } from "../../support/secrets-audit";
 import { judgeTls, parseTestsslJson, type AcceptedFindings } from "../../support/tls-verdict";
 import { assert, check, DOMAIN, generatedSecrets, planOf, pulumi, run, sleep, WORK, type E2eStack } from "../harness";
@@ -29,8 +30,7 @@ export async function securityChecks(stack: E2eStack): Promise<void> {
     const json = path.join(WORK, "testssl.json");
     fs.rmSync(json, { force: true });
     const r = await run("testssl", ["--quiet", "--color", "0", "--warnings", "off", "--nodns", "none", "--ip", stack.address, "--jsonfile", json,
-      "--protocols", "--standard", "--fs", "--server-preference", "--server-defaults", "--headers", "--vulnerable",
-      `https://${DOMAIN}:${stack.httpsPort}/`], { timeoutMs: 30 * 60_000 });
+      ...TESTSSL_CHECKS, `https://${DOMAIN}:${stack.httpsPort}/`], { timeoutMs: 30 * 60_000 });
     assert(fs.existsSync(json), `testssl.sh wrote no findings (exit ${r.code}):\n${r.stderr}`);
     const findings = parseTestsslJson(fs.readFileSync(json, "utf8"));
     // the local stack's certificate is self-signed (tls.mode self-signed): findings about trusting
