@@ -148,10 +148,11 @@ async function sampleArguments<T>(fn: () => Promise<T>): Promise<{ result: T; te
 
 function filesUnder(root: string): string[] {
   if (!fs.existsSync(root)) return [];
-  return fs.readdirSync(root, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.join(e.parentPath, e.name))
-    .filter((f) => fs.statSync(f).size < 50_000_000);
+  return fs.readdirSync(root, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(root, e.name);
+    if (e.isDirectory()) return filesUnder(full);
+    return e.isFile() && fs.statSync(full).size < 50_000_000 ? [full] : [];
+  });
 }
 
 /** Installs lynis in a container (Debian archive), runs its system audit, returns the hardening index. */
