@@ -75,7 +75,11 @@ export async function securityChecks(stack: E2eStack): Promise<void> {
     await pulumi(stack.name, ["refresh", "--preview-only"]);
     const sampled = await sampleArguments(() => pulumi(stack.name, ["up", "--yes", "--skip-preview", "--expect-no-changes", "-v=9", "--logtostderr", "--logflow"]));
     places.push({ name: `arguments of ${sampled.processes} processes sampled ${sampled.samples} times during pulumi up`, text: sampled.text });
-    places.push({ name: "pulumi output of the run (pulumi.log: up, preview --diff, refresh, -v=9)", text: fs.readFileSync(path.join(WORK, "pulumi.log"), "utf8") });
+    // every pulumi command of the run but those that ask for the secrets (`--show-secrets`, how
+    // this run reads the generated credentials)
+    const logged = fs.readFileSync(path.join(WORK, "pulumi.log"), "utf8").split(/\n(?=\$ pulumi )/);
+    const searched = logged.filter((entry) => !/^\$ pulumi [^\n]*--show-secrets/.test(entry));
+    places.push({ name: `pulumi output of the run (${searched.length} commands in pulumi.log: up, preview --diff, refresh, -v=9; ${logged.length - searched.length} --show-secrets left out)`, text: searched.join("\n") });
     for (const root of ["/var/snap/lxd/common/lxd/logs", "/var/log/lxd"]) for (const f of filesUnder(root)) places.push({ name: f, text: fs.readFileSync(f, "latin1") });
     const audit = auditPlaces(secrets, places);
     // world-readable files of every container: the secrets go in on stdin, never as arguments
