@@ -29,11 +29,12 @@ export function setMatch(sources: readonly string[]): string {
 
 /**
  * New admin SSH connections per source address: this many per minute, after a burst of SSH_BURST.
- * Generous, because `pulumi up` opens one connection per step and host; enough to make password
- * or key guessing (already useless: keys only) and connection floods slow and visible.
+ * Generous, because `pulumi up` opens one connection per command, and through the bastion every
+ * server's commands arrive at the proxy from the same admin address; enough to make connection
+ * floods and key guessing (already useless: keys only) slow and visible.
  */
-export const SSH_RATE_PER_MINUTE = 30;
-export const SSH_BURST = 60;
+export const SSH_RATE_PER_MINUTE = 120;
+export const SSH_BURST = 240;
 
 /** The rate limit statement of a rule: per source address, in the set of its family. */
 function newConnectionLimit(rule: FirewallRule): string {
