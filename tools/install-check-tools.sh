@@ -44,6 +44,9 @@ PACKAGES=(
   apache2-utils
   restic
   jq
+  testssl.sh
+  lynis
+  openssh-server
 )
 
 is_installed() {
@@ -59,7 +62,7 @@ for p in "${PACKAGES[@]}"; do
 done
 
 # Daemons these packages could start, found by their package's pid file (never by name).
-PIDFILES=(/run/nginx.pid /var/spool/postfix/pid/master.pid /run/munin/munin-node.pid /run/tomcat10.pid)
+PIDFILES=(/run/nginx.pid /var/spool/postfix/pid/master.pid /run/munin/munin-node.pid /run/tomcat10.pid /run/sshd.pid)
 
 pidfile_pids() {
   local f pid
@@ -135,7 +138,8 @@ fi
 for f in /usr/sbin/nginx /usr/lib/postgresql/15/bin/initdb /usr/lib/postgresql/15/bin/pg_ctl \
   /usr/lib/postgresql/15/bin/psql /usr/share/tomcat10/bin/catalina.sh /usr/share/tomcat10/etc/server.xml \
   /usr/bin/cloud-init /usr/sbin/nft /usr/sbin/postconf /usr/sbin/postfix /usr/sbin/munin-node \
-  /usr/bin/openssl /usr/bin/systemd-analyze /usr/bin/unshare /usr/sbin/runuser /bin/nc.openbsd /usr/bin/htpasswd /usr/bin/restic /usr/bin/jq; do
+  /usr/bin/openssl /usr/bin/systemd-analyze /usr/bin/unshare /usr/sbin/runuser /bin/nc.openbsd /usr/bin/htpasswd /usr/bin/restic /usr/bin/jq \
+  /usr/bin/testssl /usr/sbin/lynis /usr/sbin/sshd; do
   if [ ! -x "$f" ] && [ ! -f "$f" ]; then
     echo "install-check-tools: missing after install: $f" >&2
     exit 1
@@ -143,7 +147,7 @@ for f in /usr/sbin/nginx /usr/lib/postgresql/15/bin/initdb /usr/lib/postgresql/1
 done
 
 v() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo '?'; }
-echo "check tools: nginx $(v nginx) | postgresql-15 $(v postgresql-15) | postgis $(v postgresql-15-postgis-3) | tomcat10 $(v tomcat10-common) | openjdk-17 $(v openjdk-17-jre-headless) | cloud-init $(v cloud-init) | nftables $(v nftables) | postfix $(v postfix) | munin-node $(v munin-node) | openssl $(v openssl) | systemd $(v systemd) | util-linux $(v util-linux) | fio $(v fio) | netcat-openbsd $(v netcat-openbsd) | apache2-utils $(v apache2-utils) | restic $(v restic) | jq $(v jq)"
+echo "check tools: nginx $(v nginx) | postgresql-15 $(v postgresql-15) | postgis $(v postgresql-15-postgis-3) | tomcat10 $(v tomcat10-common) | openjdk-17 $(v openjdk-17-jre-headless) | cloud-init $(v cloud-init) | nftables $(v nftables) | postfix $(v postfix) | munin-node $(v munin-node) | openssl $(v openssl) | systemd $(v systemd) | util-linux $(v util-linux) | fio $(v fio) | netcat-openbsd $(v netcat-openbsd) | apache2-utils $(v apache2-utils) | testssl.sh $(v testssl.sh) | lynis $(v lynis) | restic $(v restic) | jq $(v jq)"
 
 # The S3-compatible object store of the off-site backup test (built from the Go module proxy,
 # pinned; cached in .toolchain/bin).

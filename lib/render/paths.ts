@@ -25,6 +25,8 @@ export const PATHS = {
   glowrootDir: "/opt/glowroot",
   dhis2Unit: "/etc/systemd/system/dhis2.service",
   nftables: "/etc/nftables.conf",
+  /** The SSH hardening drop-in on servers reached over SSH (00-: read before cloud-init's 50-*.conf). */
+  sshdDropIn: "/etc/ssh/sshd_config.d/00-dhis2.conf",
   muninConf: "/etc/munin/munin.conf",
   /** Daily reminder of the alerts that still last (munin itself mails on change of state only). */
   muninReminder: "/etc/cron.d/dhis2-munin-reminder",

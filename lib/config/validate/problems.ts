@@ -11,12 +11,13 @@ import { NAMESPACE } from "../stack-file";
 /** A path inside the `dhis2:` keys, e.g. ["instances", 0, "path"]. */
 export type KeyPath = readonly PropertyKey[];
 
-/** The full stack key of a path: dhis2:instances[0].path. */
+/** The full stack key of a path: dhis2:instances[0].path. An empty name or one with spaces is quoted (dhis2:" "). */
 export function key(path: KeyPath): string {
   let out = `${NAMESPACE}:`;
   path.forEach((p, i) => {
+    const name = typeof p === "string" && (p === "" || /\s/.test(p)) ? JSON.stringify(p) : String(p);
     if (typeof p === "number") out += `[${p}]`;
-    else out += i === 0 ? String(p) : `.${String(p)}`;
+    else out += i === 0 ? name : `.${name}`;
   });
   return out;
 }

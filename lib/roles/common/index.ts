@@ -14,6 +14,7 @@ import { flow, fromNode } from "../flows";
 import { NOTHING, type Flow, type Role, type RoleContext } from "../types";
 import type { DeploymentSecrets } from "../../render/secrets";
 import { nodeFirewall } from "./firewall";
+import { isSshServer, sshdDropIn } from "./ssh";
 
 /** Packages every host gets: host firewall, munin-node, send-only postfix with a mail command. */
 export const COMMON_PACKAGES = [
@@ -84,6 +85,7 @@ function files(ctx: RoleContext, secrets: DeploymentSecrets): RenderedFile[] {
     file(PATHS.statusTimer, renderTemplate("host/status.timer.hbs", { stack: config.stack }), "0644", "root", "root", "systemctl daemon-reload && systemctl restart dhis2-status.timer"),
   );
   out.push(...maintenanceFiles(plan));
+  if (isSshServer(plan, node)) out.push(sshdDropIn(plan, node));
   if (smtp?.username) {
     out.push(file(`${PATHS.postfixDir}/sasl_passwd`, renderTemplate("common/sasl_passwd.hbs", {
       relay, username: smtp.username, password: secrets.smtpPassword ?? "",

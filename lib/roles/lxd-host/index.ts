@@ -9,6 +9,7 @@ import { PORTS } from "../../plan/topology";
 import { file, type RenderedFile } from "../../render/file";
 import { PATHS } from "../../render/paths";
 import { firewallText, setMatch } from "../common/firewall";
+import { sshdDropIn } from "../common/ssh";
 import { NOTHING, type HostNode, type Role, type RoleContext } from "../types";
 
 /** The LXD server as a host of the deployment (isolation lxd on servers the toolkit manages). */
@@ -28,10 +29,13 @@ function files({ plan, node }: RoleContext): RenderedFile[] {
   const rules = [
     { match: "", port: PORTS.http, purpose: "HTTP, forwarded to the proxy container" },
     { match: "", port: PORTS.https, purpose: "HTTPS, forwarded to the proxy container" },
-    { match: setMatch(config.admin.allowedCidrs), port: PORTS.ssh, purpose: "admin SSH" },
+    { match: setMatch(config.admin.allowedCidrs), port: PORTS.ssh, purpose: "admin SSH", limitNew: true },
     { match: setMatch([topology.monitor.address]), port: PORTS.muninNode, purpose: "munin master polls the host" },
   ];
-  return [file(PATHS.nftables, firewallText(plan, { ...node, role: "LXD host" }, rules, bridgeRules), "0755", "root", "root", "nft -f /etc/nftables.conf")];
+  return [
+    file(PATHS.nftables, firewallText(plan, { ...node, role: "LXD host" }, rules, bridgeRules), "0755", "root", "root", "nft -f /etc/nftables.conf"),
+    sshdDropIn(plan, node),
+  ];
 }
 
 export const lxdHost: Role = {

@@ -8,6 +8,7 @@
  *   d. munin and glowroot answer through the proxy only, with the generated login
  *   e. a test alert reaches the SMTP sink; no container accepts mail from outside
  *   f. a second `pulumi up` changes nothing; no generated secret in plain text in the state
+ *   t, l, x. testssl.sh, lynis and the secrets audit (phases/security.ts)
  *   s. `npm run status`: all green; a stopped PostgreSQL turns it red with the node and service
  *      named, the host's timer mails an alert, the next `pulumi up` starts it again
  *      the host verification of every container is in the stack output hostChecks (dd figure)
@@ -26,6 +27,7 @@ import {
 } from "../harness";
 import { checkDatabaseRuntime, checkInstanceRuntime, standInRuntime } from "../runtime";
 import { startSmtpSink, type SmtpSink } from "../smtp-sink";
+import { securityChecks } from "./security";
 import { setDatabaseMemory, stackFile } from "../stacks";
 
 /** The database memory of the hardware-upgrade check (the stack's share is 3.56 GB). */
@@ -201,6 +203,8 @@ async function deployedChecks(stack: E2eStack, sink: SmtpSink, keep: boolean): P
     }
     return nodes.map((n) => checks[n]!.summary).join("; ");
   });
+  // t, l, x. judged by outside tools: testssl.sh, lynis, the secrets audit (phases/security.ts)
+  await securityChecks(stack);
 
   // s. health: npm run status, an alert when a service stops, pulumi up starts it again ---------
   await statusChecks(stack, sink);

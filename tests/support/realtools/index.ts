@@ -30,3 +30,5 @@ export * from "./postfix";
 export * from "./munin";
 export * from "./systemd";
 export * from "./nginx-serve";
+export * from "./testssl";
+export * from "./sshd";

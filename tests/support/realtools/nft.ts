@@ -3,7 +3,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import type { RenderedFile } from "../../../lib/render/file";
 import { withHostFiles } from "./hostfiles";
-import { CheckResult, joinOutput } from "./run";
+import { CheckResult, joinOutput, run } from "./run";
 import { makeTempDir, removeTempDir } from "./temp";
 
 // ---------------------------------------------------------------------------------------------
@@ -22,6 +22,57 @@ export async function nftCheck(rules: string, opts: { files?: RenderedFile[] } =
     await fsp.writeFile(file, rules, { mode: 0o600 });
     const r = await withHostFiles(opts.files ?? [], ["nft", "-c", "-f", file], { network: "private", timeoutMs: 60_000 });
     return { ok: r.code === 0, output: joinOutput(r.stdout, r.stderr, ...r.notes.map((n) => `[harness] ${n}`)) };
+  } finally {
+    await removeTempDir(dir);
+  }
+}
+
+/**
+ * Fixed text. Two network namespaces joined by a veth pair: the server loads `rules` and listens
+ * on PORT; the client opens ATTEMPTS new TCP connections one after the other (0.3 s each at most: a dropped SYN is not retried, so the refill while waiting stays small)
+ * and prints how many were accepted. The namespaces are deleted on exit.
+ */
+const RATE_SCRIPT = `set -eu
+srv=$1; cli=$2; rules=$3; srv_addr=$4; cli_addr=$5; port=$6; attempts=$7
+cleanup() { ip netns del "$srv" 2>/dev/null || true; ip netns del "$cli" 2>/dev/null || true; }
+trap cleanup EXIT
+ip netns add "$srv"; ip netns add "$cli"
+ip link add "$srv" type veth peer name "$cli"
+ip link set "$srv" netns "$srv"; ip link set "$cli" netns "$cli"
+ip -n "$srv" addr add "$srv_addr/24" dev "$srv"; ip -n "$cli" addr add "$cli_addr/24" dev "$cli"
+ip -n "$srv" link set "$srv" up; ip -n "$cli" link set "$cli" up
+ip -n "$srv" link set lo up; ip -n "$cli" link set lo up
+ip netns exec "$srv" nft -f "$rules"
+ip netns exec "$srv" nc.openbsd -lk "$srv_addr" "$port" >/dev/null 2>&1 </dev/null &
+listener=$!
+trap 'kill "$listener" 2>/dev/null || true; cleanup' EXIT
+sleep 0.3
+# the client's loop runs inside its namespace (one ip netns exec), so the attempts follow each
+# other quickly and the limit's refill during the loop stays small
+ip netns exec "$cli" sh -c '
+  ok=0; i=0
+  while [ "$i" -lt "$3" ]; do
+    i=$((i+1))
+    if timeout 0.3 nc.openbsd -z -w 1 "$1" "$2" 2>/dev/null; then ok=$((ok+1)); fi
+  done
+  echo "accepted $ok of $3"' client "$srv_addr" "$port" "$attempts"
+`;
+
+/**
+ * Loads `rules` (a whole nftables file) in a fresh network namespace with address `serverAddr`,
+ * and counts how many of `attempts` new TCP connections to `port` from `clientAddr` (same /24,
+ * another namespace) are accepted: real traffic through the real kernel ruleset.
+ */
+export async function nftConnectionCount(rules: string, opts: { serverAddr: string; clientAddr: string; port: number; attempts: number }): Promise<{ accepted: number; output: string }> {
+  const dir = await makeTempDir("nftrate");
+  const id = Math.random().toString(16).slice(2, 8);
+  try {
+    const file = path.join(dir, "rules.nft");
+    await fsp.writeFile(file, rules, { mode: 0o600 });
+    const r = await run("sh", ["-c", RATE_SCRIPT, "nft-rate", `d2s${id}`, `d2c${id}`, file, opts.serverAddr, opts.clientAddr, String(opts.port), String(opts.attempts)], { timeoutMs: 300_000 });
+    const m = /accepted (\d+) of/.exec(r.stdout);
+    if (r.code !== 0 || !m) throw new Error(`nft rate check failed (exit ${r.code}):\n${joinOutput(r.stdout, r.stderr)}`);
+    return { accepted: Number(m[1]), output: joinOutput(r.stdout, r.stderr) };
   } finally {
     await removeTempDir(dir);
   }
