@@ -224,3 +224,9 @@ export async function removeStack(stack: string, containerPrefix = `dhis2-${stac
   for (const name of ls.stdout.split("\n")) if (name.startsWith(containerPrefix)) await run("lxc", ["delete", "--force", name]);
   for (const v of volumes) await run("lxc", ["storage", "volume", "delete", "dhis2", v]);
 }
+
+/** The names of the custom storage volumes in the toolkit's pool that start with a prefix (a stack's data volumes). */
+export async function volumesWithPrefix(prefix: string): Promise<string[]> {
+  const r = await run("lxc", ["storage", "volume", "list", "dhis2", "--format", "csv", "-c", "tn"]);
+  return r.stdout.split("\n").map((l) => l.split(",")).filter(([type, name]) => type === "custom" && name?.startsWith(prefix)).map(([, name]) => name!);
+}

@@ -14,9 +14,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { databaseVolumeName } from "../../lib/render/lxd";
 import { dhis2SchemaSql, metadataSql } from "../support/dhis2-schema";
-import { check, curl, env, lxdStack, PASSPHRASE, record, removeStack, ROOT, run, summary, WORK, assert } from "./harness";
+import { volumesWithPrefix, check, curl, env, lxdStack, PASSPHRASE, record, removeStack, ROOT, run, summary, WORK, assert } from "./harness";
 import { existingPhase, removeExisting } from "./phases/existing";
 import { printWhatRan } from "./runtime";
 import { failFastPhase } from "./phases/failfast";
@@ -55,7 +54,8 @@ function finish(): number {
 
 async function cleanSlate(): Promise<void> {
   await removeExisting();
-  await removeStack(MAIN.name, `dhis2-${MAIN.name}-`, [databaseVolumeName(MAIN.name)]);
+  // every data volume of the stack: the database's and each instance's file store
+  await removeStack(MAIN.name, `dhis2-${MAIN.name}-`, await volumesWithPrefix(`dhis2-${MAIN.name}-`));
   await run("lxc", ["network", "delete", MAIN.bridge]);
 }
 

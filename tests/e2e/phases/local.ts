@@ -19,11 +19,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PORTS } from "../../../lib/plan/topology";
-import { databaseVolumeName, LXD } from "../../../lib/render/lxd";
+import { lxdDataVolumes } from "../../../lib/render/lxd";
 import { PATHS } from "../../../lib/render/paths";
 import {
   assert, check, compareSettings, connects, curl, DOMAIN, env, generatedSecrets, inContainer, outputs, planOf, pulumi, record,
-  ROOT, run, secretsInState, showSettings, tail, timedUp, url, waitForPing, type E2eStack,
+  ROOT, run, secretsInState, showSettings, tail, timedUp, url, volumesWithPrefix, waitForPing, type E2eStack,
 } from "../harness";
 import { checkDatabaseRuntime, checkInstanceRuntime, standInRuntime } from "../runtime";
 import { startSmtpSink, type SmtpSink } from "../smtp-sink";
@@ -223,14 +223,15 @@ async function deployedChecks(stack: E2eStack, sink: SmtpSink, keep: boolean): P
     const ls = await run("lxc", ["list", "--format", "csv", "-c", "n"]);
     const left = ls.stdout.split("\n").filter((n) => n.startsWith(`dhis2-${stack.name}-`));
     assert(left.length === 0, `containers left: ${left.join(", ")}`);
-    const vol = await run("lxc", ["storage", "volume", "show", LXD.pool, databaseVolumeName(stack.name)]);
-    assert(vol.code === 0, "the data volume is gone");
+    const volumes = await volumesWithPrefix(`dhis2-${stack.name}-`);
+    const wanted = lxdDataVolumes(plan).map((v) => v.volume);
+    assert(wanted.every((v) => volumes.includes(v)), `data volumes kept: ${volumes.join(", ")}; expected ${wanted.join(", ")}`);
     const network = await run("lxc", ["network", "show", plan.config.lxd.bridge]);
     assert(network.code !== 0, `the network ${plan.config.lxd.bridge} is still there`);
     const state = JSON.parse((await pulumi(stack.name, ["stack", "export"])).stdout) as { deployment: { resources?: { urn: string; protect?: boolean; type: string }[] } };
     const kept = (state.deployment.resources ?? []).filter((x) => x.type === "command:local:Command");
     assert(kept.every((x) => x.protect), `unprotected resources left: ${kept.filter((x) => !x.protect).map((x) => x.urn).join(", ")}`);
-    return `kept: volume ${LXD.pool}/${databaseVolumeName(stack.name)} and ${kept.length} protected resources (the data volume, the encryption passwords)`;
+    return `kept: volumes ${wanted.join(", ")} and ${kept.length} protected resources (the data volumes, the encryption and backup passwords)`;
   });
 }
 
