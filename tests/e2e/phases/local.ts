@@ -9,6 +9,7 @@
  *   e. a test alert reaches the SMTP sink; no container accepts mail from outside
  *   f. a second `pulumi up` changes nothing; no generated secret in plain text in the state
  *   t, l, x. testssl.sh, lynis and the secrets audit (phases/security.ts)
+ *   k. backups: rows and a file backed up, deleted, restored by npm run restore (phases/backup.ts)
  *   s. `npm run status`: all green; a stopped PostgreSQL turns it red with the node and service
  *      named, the host's timer mails an alert, the next `pulumi up` starts it again
  *      the host verification of every container is in the stack output hostChecks (dd figure)
@@ -27,6 +28,7 @@ import {
 } from "../harness";
 import { checkDatabaseRuntime, checkInstanceRuntime, standInRuntime } from "../runtime";
 import { startSmtpSink, type SmtpSink } from "../smtp-sink";
+import { backupChecks } from "./backup";
 import { securityChecks } from "./security";
 import { setDatabaseMemory, stackFile } from "../stacks";
 
@@ -205,6 +207,8 @@ async function deployedChecks(stack: E2eStack, sink: SmtpSink, keep: boolean): P
   });
   // t, l, x. judged by outside tools: testssl.sh, lynis, the secrets audit (phases/security.ts)
   await securityChecks(stack);
+  // k. backups that restore (phases/backup.ts)
+  await backupChecks(stack);
 
   // s. health: npm run status, an alert when a service stops, pulumi up starts it again ---------
   await statusChecks(stack, sink);
