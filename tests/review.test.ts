@@ -48,7 +48,7 @@ test("plan review of example-hcloud with a bigger database: server type and pric
   t.true(r.restarts.some((x) => x.startsWith("PostgreSQL: restarts (shared_buffers, max_worker_processes)")));
   const text = formatPlanReview(r);
   t.regex(text, /\| shared_buffers +\| 32GB → 48GB +\|/);
-  t.regex(text, /Monthly: 439\.05 → 535\.05 EUR \(\+96\.00\)/);
+  t.regex(text, /Monthly: 447\.85 → 543\.85 EUR \(\+96\.00\)/);
 });
 
 test("plan review: another location replaces the servers and says so; a local memory upgrade retunes containers and heaps", (t) => {

@@ -18,7 +18,7 @@ const SUM = crypto.createHash("sha256").update(WAR).digest("hex");
 
 function warStep(sha256: string): string {
   const raw = cloudStack({ isolation: "vm", cpus: 4, memoryGb: 8 });
-  (raw.instances as Record<string, unknown>[])[0] = { name: "production", version: "2.41.3", war: "https://mirror.example.org/dhis2-stable-41.3.war", warSha256: sha256 };
+  (raw.instances as Record<string, unknown>[])[0] = { name: "production", version: "2.42.1", war: "https://mirror.example.org/dhis2-stable-41.3.war", warSha256: sha256 };
   const plan = load(raw).plan;
   const host = renderDeployment(plan, { secrets: placeholderSecrets(plan) }).find((h) => h.host === "production")!;
   const step = host.steps.find((s) => s.kind !== "files" && s.name === "war");
