@@ -9,12 +9,11 @@
  */
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { ConfigError } from "../lib/config/model";
 import { readStackFile, stackFilePath } from "../lib/config/stack-file";
-import { loadStackFile } from "../lib/load";
 import { stackRisks } from "../lib/platform/risks";
 import { renderDeployment } from "../lib/render/hosts";
 import { placeholderSecrets } from "../lib/render/secrets";
+import { loadForCli } from "./lib/load-stack";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 
@@ -24,13 +23,8 @@ function main(): number {
     console.error("usage: npm run check -- --stack NAME");
     return values.help ? 0 : 2;
   }
-  let loaded;
-  try {
-    loaded = loadStackFile(PROJECT_DIR, values.stack);
-  } catch (e) {
-    console.error(e instanceof ConfigError ? e.message : `error: ${(e as Error).message}`);
-    return 1;
-  }
+  const loaded = loadForCli(PROJECT_DIR, values.stack);
+  if (!loaded) return 1;
   const hosts = renderDeployment(loaded.plan, { secrets: placeholderSecrets(loaded.plan) });
   const raw = readStackFile(stackFilePath(PROJECT_DIR, values.stack)).project;
   const risks = stackRisks(loaded.plan, hosts, loaded.cloud, raw);

@@ -13,12 +13,12 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { artifactProblems, artifactUrlProblems, deployProblems } from "../lib/config/artifacts";
 import { ConfigError } from "../lib/config/model";
-import { loadStackFile } from "../lib/load";
 import { renderDeployment } from "../lib/render/hosts";
 import { lxdContainers, lxdDataVolumes, lxdNetwork, lxdRoleImages } from "../lib/render/lxd";
 import { cloudReport } from "../lib/platform/report";
 import { tuningReport } from "../lib/render/report";
 import { placeholderSecrets } from "../lib/render/secrets";
+import { loadForCli } from "./lib/load-stack";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 
@@ -32,13 +32,8 @@ async function main(): Promise<number> {
     console.error(`usage: npm run render -- --stack NAME [--out DIR] [--check-urls]\nstacks: ${stacks.join(", ")}`);
     return values.help ? 0 : 2;
   }
-  let loaded;
-  try {
-    loaded = loadStackFile(PROJECT_DIR, values.stack);
-  } catch (e) {
-    console.error(e instanceof ConfigError ? e.message : `error: ${(e as Error).message}`);
-    return 1;
-  }
+  const loaded = loadForCli(PROJECT_DIR, values.stack);
+  if (!loaded) return 1;
   for (const w of loaded.warnings) console.error(`warning: ${w}`);
   const plan = loaded.plan;
   {
