@@ -5,7 +5,7 @@
  * compared); the time of each step printed (the restore's is the recovery time).
  */
 import { PATHS } from "../../../lib/render/paths";
-import { assert, check, env, inContainer, run, tail, type E2eStack } from "../harness";
+import { assert, check, env, inContainer, run, tail, waitForPing, type E2eStack } from "../harness";
 
 const ROWS = 1000;
 
@@ -41,8 +41,12 @@ export async function backupChecks(stack: E2eStack): Promise<void> {
     const r = await run("npx", ["tsx", "scripts/restore.ts", "--stack", stack.name, "--instance", "production", "--yes"], { env: env.pulumi, timeoutMs: 30 * 60_000 });
     const restoreS = (Date.now() - t1) / 1000;
     assert(r.code === 0, `npm run restore exit ${r.code}: ${tail(r.stdout + r.stderr, 40)}`);
+    // DHIS2 was started again: the recovery ends when it answers through the proxy
+    const answered = await waitForPing(stack, [""], 600_000);
+    const answerS = (Date.now() - t1) / 1000;
+    assert(answered.ok, `production does not answer after the restore: ${answered.detail}`);
     const after = await fingerprint();
     assert(after.rows === before.rows && after.file === before.file, `after the restore: ${JSON.stringify(after)}, before: ${JSON.stringify(before)}`);
-    return `backup of the database and production ${backupS.toFixed(1)} s; restore (DHIS2 stopped, database and file store restored, started) ${restoreS.toFixed(1)} s; ${before.rows.split(" ")[0]} rows and the file's sha256 equal`;
+    return `backup of the database and production ${backupS.toFixed(1)} s; restore (DHIS2 stopped, database and file store restored, started) ${restoreS.toFixed(1)} s, answering again after ${answerS.toFixed(1)} s (RTO); ${before.rows.split(" ")[0]} rows and the file's sha256 equal`;
   });
 }
