@@ -85,7 +85,12 @@ test("the checks can fail: a world-readable dhis.conf, a group-writable htpasswd
     { name: "pulumi up log", text: "creating... password=Zq8vX1t0pLk2 done" },
     { name: "pulumi stack export", text: "{\"ciphertext\":\"v1:abc\"}" },
   ]);
-  t.deepEqual(audit.hits, [{ secret: "database password of production", place: "pulumi up log" }]);
+  t.deepEqual(audit.hits, [{ secret: "database password of production", place: "pulumi up log", before: "creating... password=" }]);
   t.regex(audit.line, /^secrets audit: 1 hits in 2 places \(1 secrets\)/);
+  // the failure says what printed it, never the value itself
+  t.regex(audit.line, /in pulumi up log after "creating\.\.\. password="/);
+  const twice = auditPlaces({ a: "Zq8vX1t0pLk2", b: "Yy7uW2s9oKj3" }, [{ name: "log", text: "a=Yy7uW2s9oKj3 then Zq8vX1t0pLk2" }]);
+  t.false(twice.line.includes("Yy7uW2s9oKj3"), twice.line);
+  t.regex(twice.line, /a in log after "a=<b> then "/);
   t.throws(() => auditPlaces({ short: "abc" }, []), { message: /too short/ });
 });

@@ -15,6 +15,8 @@ export interface SecretHit {
   /** The secret's name (never its value). */
   readonly secret: string;
   readonly place: string;
+  /** The text before the first occurrence (up to 100 characters of its line), to say what printed it. */
+  readonly before: string;
 }
 
 export interface AuditResult {
@@ -34,12 +36,22 @@ export function auditPlaces(secrets: Readonly<Record<string, string>>, places: r
   if (short.length) throw new Error(`secrets audit: too short to search for: ${short.join(", ")}`);
   const hits: SecretHit[] = [];
   for (const p of places) {
-    for (const [name, value] of Object.entries(secrets)) if (p.text.includes(value)) hits.push({ secret: name, place: p.name });
+    for (const [name, value] of Object.entries(secrets)) {
+      const at = p.text.indexOf(value);
+      if (at < 0) continue;
+      const lineStart = p.text.lastIndexOf("\n", at) + 1;
+      hits.push({ secret: name, place: p.name, before: p.text.slice(Math.max(lineStart, at - 100), at) });
+    }
   }
   const n = Object.keys(secrets).length;
   const line = `secrets audit: ${hits.length} hits in ${places.length} places (${n} secrets)` +
-    (hits.length ? `: ${hits.map((h) => `${h.secret} in ${h.place}`).join("; ")}` : "");
+    (hits.length ? `: ${hits.map((h) => `${h.secret} in ${h.place} after "${redact(h.before, secrets)}"`).join("; ")}` : "");
   return { hits, places: places.length, secrets: n, line };
+}
+
+/** The text with every secret's value replaced by its name. */
+function redact(text: string, secrets: Readonly<Record<string, string>>): string {
+  return Object.entries(secrets).reduce((t, [name, value]) => t.split(value).join(`<${name}>`), text);
 }
 
 /** A file as listed with its mode (octal text, e.g. "0640"), owner and group. */

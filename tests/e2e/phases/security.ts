@@ -90,7 +90,9 @@ export async function securityChecks(stack: E2eStack): Promise<void> {
     // this run reads the generated credentials)
     const logged = fs.readFileSync(path.join(WORK, "pulumi.log"), "utf8").split(/\n(?=\$ pulumi )/);
     const searched = logged.filter((entry) => !/^\$ pulumi [^\n]*--show-secrets/.test(entry));
-    places.push({ name: `pulumi output of the run (${searched.length} commands in pulumi.log: up, preview --diff, refresh, -v=9; ${logged.length - searched.length} --show-secrets left out)`, text: searched.join("\n") });
+    // each command its own place, so that a hit names the command (the first line of its entry)
+    for (const [i, entry] of searched.entries()) places.push({ name: `pulumi.log #${i + 1} (${entry.split("\n", 1)[0]!.slice(0, 120)})`, text: entry });
+    console.log(`  pulumi output searched: ${searched.length} commands in pulumi.log (up, preview --diff, refresh, verbose); ${logged.length - searched.length} with --show-secrets left out`);
     for (const root of ["/var/snap/lxd/common/lxd/logs", "/var/log/lxd"]) for (const f of filesUnder(root)) places.push({ name: f, text: fs.readFileSync(f, "latin1") });
     const audit = auditPlaces(secrets, places);
     // world-readable files of every container: the secrets go in on stdin, never as arguments
