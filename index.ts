@@ -7,7 +7,7 @@
  * platform's hosts and converges every role on them (components/deployment.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { artifactUrlProblems, deployProblems } from "./lib/config/artifacts";
+import { artifactUrlProblems, deployProblems, generatedProblems } from "./lib/config/artifacts";
 import { ConfigError } from "./lib/config/model";
 import { decodeEngineConfig, engineSecretSource } from "./lib/config/stack-file";
 import { loadDeployment, type LoadedDeployment } from "./lib/load";
@@ -20,7 +20,7 @@ async function load(): Promise<LoadedDeployment> {
   const raw = decodeEngineConfig(pulumi.runtime.allConfig());
   try {
     const loaded = loadDeployment(stack, raw.project, source, engineSecretSource(process.env.PULUMI_CONFIG_SECRET_KEYS));
-    const missing = [...deployProblems(loaded.plan.config), ...await artifactUrlProblems(loaded.plan.config)];
+    const missing = [...generatedProblems(loaded.plan.config), ...deployProblems(loaded.plan.config), ...await artifactUrlProblems(loaded.plan.config)];
     if (missing.length) throw new ConfigError(source, missing);
     return loaded;
   } catch (e) {

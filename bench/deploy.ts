@@ -93,6 +93,9 @@ async function round(kind: "cold" | "warm", a: { war: string; glowroot: string }
     }
   }
   await pulumi(["stack", "init", "--secrets-provider", "passphrase"], 120_000);
+  // the generated secrets into the stack file, as npm run pulumi -- up does
+  const secrets = await run("npx", ["--no-install", "tsx", "scripts/secrets.ts", "--stack", STACK], { env, timeoutMs: 600_000 });
+  if (secrets.code !== 0) throw new Error(`npm run secrets: ${secrets.stderr}`);
   if (!await timed(`${kind}: first pulumi up (everything created)`, ["up", "--yes", "--skip-preview"])) return;
   await timed(`${kind}: pulumi up, no change`, ["up", "--yes", "--skip-preview", "--expect-no-changes"]);
   writeStack(a, 4);

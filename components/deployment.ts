@@ -5,7 +5,7 @@
  *   platform (components/platforms)   → a Host per node: LXD containers on this machine (local),
  *                                       existing servers over SSH, hcloud or aws servers over SSH,
  *                                       or containers on one LXD server of those
- *   secrets (generated once)          → database and encryption passwords, monitoring login
+ *   secrets (dhis2:generated)         → database and encryption passwords, monitoring login
  *   per node: ConvergedHost           → packages, files, services, role steps (lib/render/converge.ts)
  *   post-provision                    → tracker search indexes of each instance
  *
@@ -27,7 +27,8 @@ import { searchIndexTarget } from "../lib/roles/database/search-indexes";
 import { ConvergedHost } from "./converged-host";
 import { createPlatform } from "./platforms";
 import { HostVerification } from "./host-verification";
-import { GeneratedSecret } from "./secrets";
+import { HtpasswdLine } from "./secrets";
+import { generatedName } from "../lib/config/generated";
 import { TOKENS } from "./tokens";
 import { TrackerSearchIndexes } from "./tracker-search-indexes";
 
@@ -79,26 +80,34 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
       return h;
     };
 
+    // --- secrets ------------------------------------------------------------------------------
+    // generated once by `npm run secrets` and kept encrypted in the stack file (dhis2:generated):
+    // Pulumi knows them as secrets and keeps them out of its logs, also verbose ones
+    const generated = (name: string): pulumi.Output<string> => {
+      const value = config.generated[name]?.value;
+      if (value === undefined) throw new pulumi.ResourceError(`dhis2:generated.${name} is missing: run \`npm run secrets -- --stack ${config.stack}\``, this);
+      return pulumi.secret(value);
+    };
+    const dbPasswords: Record<string, pulumi.Output<string>> = {};
+    const encryptionPasswords: Record<string, pulumi.Output<string>> = {};
+    for (const i of plan.instances) {
+      dbPasswords[i.config.name] = generated(generatedName.databasePassword(i.config.name));
+      encryptionPasswords[i.config.name] = generated(generatedName.encryptionPassword(i.config.name));
+    }
+    const monitoringPassword = generated(generatedName.monitoringPassword);
+    // the backups' repository password: lost or changed, every backup is unreadable
+    const backupPassword = generated(generatedName.backupPassword);
+
     // --- platform -----------------------------------------------------------------------------
     const key = config.admin.privateKey?.value;
     const platform = createPlatform(name, { plan, hosts: rendered, cloud: args.cloud, privateKey: key === undefined ? undefined : pulumi.secret(key) }, this);
     const { hosts, machines } = platform;
 
-    // --- secrets ------------------------------------------------------------------------------
-    const dbPasswords: Record<string, pulumi.Output<string>> = {};
-    const encryptionPasswords: Record<string, pulumi.Output<string>> = {};
-    for (const i of plan.instances) {
-      dbPasswords[i.config.name] = new GeneratedSecret(`${name}-${i.config.name}-database-password`, { length: 32 }, child).value;
-      // DHIS2: at least 24 characters, and it must never change
-      encryptionPasswords[i.config.name] = new GeneratedSecret(`${name}-${i.config.name}-encryption-password`, { length: 48 }, { ...child, protect: true }).value;
-    }
-    const monitoring = new GeneratedSecret(`${name}-monitoring-login`, { length: 24, htpasswdUser: MONITORING_USER }, child);
+    const monitoring = new HtpasswdLine(`${name}-monitoring-htpasswd`, { user: MONITORING_USER, password: monitoringPassword }, child);
     const smtpPassword = config.alerts.smtp?.password?.value;
-    // the backups' repository password: lost, every backup is unreadable, so it is protected
-    const backupPassword = new GeneratedSecret(`${name}-backup-password`, { length: 48 }, { ...child, protect: true }).value;
     const offsiteSecretAccessKey = config.backup.offsite?.secretAccessKey.value;
     const secrets: pulumi.Output<DeploymentSecrets> = pulumi.secret(pulumi.all([
-      pulumi.all(dbPasswords), pulumi.all(encryptionPasswords), monitoring.htpasswd, backupPassword,
+      pulumi.all(dbPasswords), pulumi.all(encryptionPasswords), monitoring.line, backupPassword,
     ]).apply(([db, enc, htpasswd, backup]) => ({
       databasePasswords: db, encryptionPasswords: enc, monitoringHtpasswd: htpasswd, smtpPassword, backupPassword: backup, offsiteSecretAccessKey,
     })));
@@ -166,7 +175,7 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
     this.publicAddress = platform.publicAddress;
     this.searchIndexes = pulumi.output(searchReports);
     this.hostChecks = pulumi.all(verdicts);
-    this.credentials = pulumi.secret(pulumi.all([monitoring.value, pulumi.all(dbPasswords)]).apply(([mon, db]) => deploymentCredentials(plan, mon, db)));
+    this.credentials = pulumi.secret(pulumi.all([monitoringPassword, pulumi.all(dbPasswords)]).apply(([mon, db]) => deploymentCredentials(plan, mon, db)));
     this.backup = pulumi.secret(backupPassword.apply((pw) => backupSummary(plan, pw)));
     this.registerOutputs({ urls: this.urls, machines: this.machines, credentials: this.credentials, backup: this.backup, searchIndexes: this.searchIndexes, publicAddress: this.publicAddress, hostChecks: this.hostChecks });
   }

@@ -6,7 +6,7 @@
 export const TOKENS = {
   deployment: "dhis2:index:Deployment",
   convergedHost: "dhis2:host:ConvergedHost",
-  generatedSecret: "dhis2:secret:GeneratedSecret",
+  htpasswdLine: "dhis2:secret:HtpasswdLine",
   trackerSearchIndexes: "dhis2:role:TrackerSearchIndexes",
   hostVerification: "dhis2:host:HostVerification",
   platform: {

@@ -19,6 +19,8 @@ dhis2_default_passphrase "$stack"
 if ! pulumi stack select "$stack" 2>/dev/null; then
   pulumi stack init "$stack" --secrets-provider passphrase
 fi
+# the stack's generated passwords, encrypted into its stack file (the first time; docs/security.md)
+npx --no-install tsx scripts/secrets.ts --stack "$stack"
 first=no
 [ "$(pulumi stack export --stack "$stack" 2>/dev/null | grep -c '"urn"' || true)" -gt 0 ] || first=yes
 if [ "$first" = yes ]; then

@@ -15,7 +15,7 @@ import { loadStackFile } from "../lib/load";
 import { renderDeployment } from "../lib/render/hosts";
 import { placeholderSecrets } from "../lib/render/secrets";
 import * as path from "node:path";
-import { cloudStack, declaredStack, load, SSH_KEY } from "./support/stacks";
+import { cloudStack, declaredStack, load, SSH_KEY, withGeneratedSecrets } from "./support/stacks";
 
 const PROJECT = path.resolve(__dirname, "..");
 
@@ -71,7 +71,7 @@ test.serial("TrackerSearchIndexes on this machine with environment (a cluster on
 });
 
 test.serial("Dhis2Deployment on the local stack: a container per role, every rendered file as its own command, secrets only on stdin and secret", async (t) => {
-  const plan = loadStackFile(PROJECT, "local").plan;
+  const plan = withGeneratedSecrets(loadStackFile(PROJECT, "local").plan);
   const d = new Dhis2Deployment("unit", { plan });
   await settle();
   const commands = recorded.filter((r) => r.type === "command:local:Command" && r.name.startsWith("unit-"));
@@ -105,17 +105,21 @@ test.serial("Dhis2Deployment on the local stack: a container per role, every ren
     t.regex(String(pre!.inputs.create), /^lxc exec 'dhis2-local-database'/);
     t.true(String(pre!.inputs.create).includes(`/usr/local/sbin/dhis2-backup --pre-upgrade ${i.config.name} ${i.config.runtime.display} `));
   }
-  // generated secrets: logged nowhere, and only ever inside secret values
-  const generators = commands.filter((r) => r.name.endsWith("-generate"));
-  // a database and an encryption password per instance, the monitoring login, the backup password
-  t.is(generators.length, 2 * plan.instances.length + 2);
-  for (const g of generators) t.is(g.inputs.logging, "none");
-  const leaked = commands.filter((r) => !isSecret(r.inputs.stdin) && /ran unit-[a-z]+-(database|encryption)-password-generate|ran unit-monitoring-login|ran unit-backup-password/.test(JSON.stringify(r.inputs)));
+  // generated secrets (dhis2:generated, from the stack file): only ever inside secret values
+  const values = Object.values(plan.config.generated).map((g) => g.value!);
+  t.is(values.length, 2 * plan.instances.length + 2);
+  const leaked = commands.filter((r) => !isSecret(r.inputs.stdin) && values.some((v) => JSON.stringify(r.inputs).includes(v)));
   t.deepEqual(leaked.map((r) => r.name), []);
   const databases = commands.find((r) => r.name === "unit-database-databases")!;
   t.true(isSecret(databases.inputs.stdin));
-  t.regex(plain<string>(databases.inputs.stdin), /PASSWORD 'ran unit-production-database-password-generate'/);
+  t.regex(plain<string>(databases.inputs.stdin), /PASSWORD 'UnitProductionDatabasePasswordValue'/);
   t.is(databases.inputs.logging, "none");
+  // the monitoring login's htpasswd line: openssl on this machine, the password on stdin, not logged
+  const htpasswd = commands.find((r) => r.name === "unit-monitoring-htpasswd-hash")!;
+  t.true(isSecret(htpasswd.inputs.stdin));
+  t.is(plain<string>(htpasswd.inputs.stdin), "UnitMonitoringPasswordValue");
+  t.is(htpasswd.inputs.logging, "none");
+  t.regex(String(htpasswd.inputs.create), /openssl passwd -6 -stdin/);
   // the tracker search indexes run on the database container for each instance
   t.truthy(commands.find((r) => r.name === "unit-production-search-indexes-apply"));
   t.deepEqual(await valueOf(d.urls), { production: "https://dhis2.local", training: "https://dhis2.local/training" });
@@ -123,7 +127,7 @@ test.serial("Dhis2Deployment on the local stack: a container per role, every ren
 });
 
 test.serial("Dhis2Deployment on the local stack: pulumi up starts a stopped service again (dhis2-status --repair in each container, as an invoke: no resource, no change)", async (t) => {
-  const plan = loadStackFile(PROJECT, "local").plan;
+  const plan = withGeneratedSecrets(loadStackFile(PROJECT, "local").plan);
   const before = calls.length;
   new Dhis2Deployment("unit-drift", { plan });
   await settle();
@@ -134,8 +138,15 @@ test.serial("Dhis2Deployment on the local stack: pulumi up starts a stopped serv
   t.false(recorded.some((r) => r.name.startsWith("unit-drift") && /--repair/.test(String(r.inputs.create))), "no resource for the check");
 });
 
+test.serial("Dhis2Deployment without its generated secrets stops naming dhis2:generated and npm run secrets", (t) => {
+  const plan = loadStackFile(PROJECT, "local").plan;
+  const before = recorded.length;
+  t.throws(() => new Dhis2Deployment("unit-nosecrets", { plan }), { message: /dhis2:generated\.production-database-password is missing: run `npm run secrets -- --stack local`/ });
+  t.is(recorded.length, before);
+});
+
 test.serial("Dhis2Deployment on a server platform without the SSH key stops before creating anything", (t) => {
-  const plan = load(cloudStack({ isolation: "vm", cpus: 8, memoryGb: 16 })).plan;
+  const plan = withGeneratedSecrets(load(cloudStack({ isolation: "vm", cpus: 8, memoryGb: 16 })).plan);
   const before = recorded.length;
   t.throws(() => new Dhis2Deployment("unit-nokey", { plan }), { message: /dhis2:admin\.privateKey: is required/ });
   t.is(recorded.length, before);
@@ -158,7 +169,7 @@ test.serial("Dhis2Deployment on existing servers: every role over SSH as the adm
     alerts: { recipients: ["ops@example.org"], smtp: { host: "smtp.example.org" } },
   }, "ke-prod").plan;
   const rec = optionsRecorder();
-  const d = new Dhis2Deployment("exist", { plan: raw }, { transformations: [rec.transformation] });
+  const d = new Dhis2Deployment("exist", { plan: withGeneratedSecrets(raw) }, { transformations: [rec.transformation] });
   await settle();
   // the others wait for the bastion's firewall (a tunnel open while it loads would be cut)
   const deps = (n: string) => ((rec.seen.find((x) => x.name === n)?.opts.dependsOn ?? []) as { __name?: string }[]).map((r) => r.__name);
@@ -177,9 +188,9 @@ test.serial("Dhis2Deployment on existing servers: every role over SSH as the adm
   t.like(conn("exist-database-setup"), { host: "10.10.20.20", user: "ubuntu", proxy: { host: "196.12.4.10", hostKey } });
   t.like(conn("exist-production-setup"), { host: "10.10.20.11", port: 2222, proxy: { host: "196.12.4.10" } });
   t.regex(conn("exist-monitor-setup").privateKey, /S3NT1NEL/);
-  // nothing runs on this machine but the secret generators
+  // nothing runs on this machine but the monitoring login's htpasswd line
   const local = recorded.filter((r) => r.type === "command:local:Command" && r.name.startsWith("exist-"));
-  t.true(local.every((r) => r.name.endsWith("-generate")), local.map((r) => r.name).join(", "));
+  t.deepEqual(local.map((r) => r.name), ["exist-monitoring-htpasswd-hash"]);
   t.like(await valueOf(d.machines), { proxy: "dhis2admin@196.12.4.10", database: "ubuntu@10.10.20.20 (through 196.12.4.10)" });
 });
 

@@ -2,6 +2,7 @@
  * Rendering: what the templates produce for a range of stacks, checked without running the
  * programs (tests/checks.test.ts runs nginx, PostgreSQL, Tomcat, ... on the same output).
  */
+import { spawnSync } from "node:child_process";
 import test from "ava";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -13,7 +14,7 @@ import { deploymentCredentials } from "../lib/render/credentials";
 import { nodeRoleSteps, renderDeployment, scriptOf, type HostPlan } from "../lib/render/hosts";
 import { tuningReport } from "../lib/render/report";
 import { lxdContainers, lxdDataVolumes, lxdNetwork, lxdRoleImages } from "../lib/render/lxd";
-import { generateSecretCommand, placeholderSecrets, type DeploymentSecrets } from "../lib/render/secrets";
+import { htpasswdCommand, placeholderSecrets, type DeploymentSecrets } from "../lib/render/secrets";
 import { dataVolumeScript, planCloud } from "../lib/platform/cloud";
 import { replaceGenerated, sizingDocSection } from "../lib/docs/sizing";
 import { cloudStack, declaredStack, load, SSH_KEY } from "./support/stacks";
@@ -77,7 +78,7 @@ test("every template under templates/ is used by some stack", (t) => {
     const cloud = planCloud(plan).cloud;
     for (const server of cloud?.servers.filter((x) => x.volume) ?? []) dataVolumeScript(plan, server, cloud!.cloud, "12345");
   }
-  generateSecretCommand(32); // components/secrets.ts
+  htpasswdCommand("monitoring"); // components/secrets.ts
 
   t.deepEqual(listTemplates().filter((n) => !renderedTemplates().includes(n)), []);
 });
@@ -322,13 +323,18 @@ test("the credentials output: the monitoring login with the URLs it opens, and e
   t.deepEqual(deploymentCredentials(noGlowroot, "m", {}).monitoring.urls, [`https://${noGlowroot.config.domain}/munin/`]);
 });
 
-test("the secret generator's command is the one every deployed secret was made with (a new text would make new secrets)", (t) => {
-  // the text as the toolkit has always run it: an encryption password must never change
-  const legacy = (length: number, user?: string) => `set -e; pw=$(LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c ${length}); printf '%s\\n' "$pw"${user ? `; printf '%s' "$pw" | openssl passwd -6 -stdin | sed 's/^/${user}:/'` : ""}`;
-  t.is(generateSecretCommand(48), legacy(48));
-  t.is(generateSecretCommand(24, "monitoring"), legacy(24, "monitoring"));
-  t.throws(() => generateSecretCommand(8), { message: /16 to 128/ });
-  t.throws(() => generateSecretCommand(32, "Bad User"), { message: /bad user name/ });
+test("the htpasswd line of the monitoring login: openssl's SHA-512 crypt of the password on stdin, which nginx accepts", (t) => {
+  const cmd = htpasswdCommand("monitoring");
+  t.false(cmd.includes("S3cretPassw0rdXyz"));
+  const r = spawnSync("/bin/sh", ["-c", cmd], { input: "S3cretPassw0rdXyz", encoding: "utf8" });
+  t.is(r.status, 0, r.stderr);
+  const line = r.stdout.trim();
+  t.regex(line, /^monitoring:\$6\$[^$]+\$[A-Za-z0-9./]{86}$/);
+  // the same password checks against the line (openssl with the line's salt gives the same hash)
+  const salt = line.split("$")[2]!;
+  const again = spawnSync("openssl", ["passwd", "-6", "-salt", salt, "-stdin"], { input: "S3cretPassw0rdXyz", encoding: "utf8" });
+  t.is(`monitoring:${again.stdout.trim()}`, line);
+  t.throws(() => htpasswdCommand("Bad User"), { message: /bad user name/ });
 });
 
 test("what the system does not package comes from the stack's sources: apt repositories signed by pinned keys, Tomcat from Apache's archive", (t) => {

@@ -6,6 +6,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import type { ConfigProblem, DeploymentConfig } from "./model";
+import { generatedSecretSpecs } from "./generated";
 
 function check(key: string, path: string | undefined, what: string, problems: ConfigProblem[]): void {
   if (!path || !path.startsWith("/")) return; // a URL: fetched by the host itself
@@ -32,6 +33,19 @@ export function deployProblems(config: DeploymentConfig): ConfigProblem[] {
     });
   }
   return problems;
+}
+
+/**
+ * What `pulumi up` needs of dhis2:generated: every generated secret of the deployment, decrypted
+ * (only the engine decrypts: `npm run render` shows placeholders and does not ask).
+ */
+export function generatedProblems(config: DeploymentConfig): ConfigProblem[] {
+  return generatedSecretSpecs(config.instances.map((i) => i.name))
+    .filter((s) => config.generated[s.name]?.value === undefined)
+    .map((s) => ({
+      key: `dhis2:generated.${s.name}`,
+      message: `is missing (${s.what}): run \`npm run secrets -- --stack ${config.stack}\`, which generates every missing secret into the stack file, encrypted (npm start and npm run pulumi -- up do it themselves)`,
+    }));
 }
 
 export function artifactProblems(config: DeploymentConfig): ConfigProblem[] {

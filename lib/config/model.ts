@@ -168,6 +168,8 @@ export interface DeploymentConfig {
   };
   /** Scheduled backups (docs/backups.md). */
   readonly backup: BackupConfig;
+  /** dhis2:generated: the generated secrets the stack file holds, by name (lib/config/generated.ts). */
+  readonly generated: Readonly<Record<string, SecretRef>>;
   /** platform existing. */
   readonly servers?: {
     readonly host?: ServerInput;

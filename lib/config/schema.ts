@@ -300,6 +300,11 @@ export const stackConfig = z.strictObject({
     /** vm isolation: one server per DHIS2 instance, keyed by instance name. */
     instances: z.record(z.string(), server).optional(),
   }).optional(),
+  /**
+   * The secrets the deployment generated for itself, encrypted (docs/security.md): written by
+   * `npm run secrets`, never by hand; rotate one with `pulumi config set --secret --path`.
+   */
+  generated: z.record(z.string(), secretString).optional(),
   /** Fetch the WAR and glowroot URLs from the machine running pulumi before anything is created (default true). */
   checkUrls: z.boolean({ error: "must be true or false" }).optional(),
   /** The host verification after provisioning (CPUs, memory, disk latency, CPU steal). */

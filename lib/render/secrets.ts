@@ -72,13 +72,8 @@ export function fillSecrets(text: string, placeholders: DeploymentSecrets, real:
 
 const USER_RE = /^[a-z][a-z0-9_-]{0,31}$/;
 
-/**
- * The command that generates one secret on the machine running pulumi (templates/secrets/): its
- * text is the generator resource's input, so it must never change for a deployed secret (a new
- * text would run it again and make a new value: an encryption password must never change).
- */
-export function generateSecretCommand(length: number, htpasswdUser?: string): string {
-  if (!Number.isInteger(length) || length < 16 || length > 128) throw new Error(`secret length must be 16 to 128, not ${length}`);
-  if (htpasswdUser !== undefined && !USER_RE.test(htpasswdUser)) throw new Error(`bad user name ${htpasswdUser}`);
-  return renderTemplate("secrets/generate.sh.hbs", { length, htpasswdUser: htpasswdUser ?? false }).trimEnd();
+/** The command that makes an htpasswd line (SHA-512 crypt) for `user` of the password on its stdin (templates/secrets/). */
+export function htpasswdCommand(user: string): string {
+  if (!USER_RE.test(user)) throw new Error(`bad user name ${user}`);
+  return renderTemplate("secrets/htpasswd.sh.hbs", { user }).trimEnd();
 }

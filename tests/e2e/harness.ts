@@ -47,6 +47,16 @@ export async function pulumi(stack: string, args: readonly string[], timeoutMs =
   return r;
 }
 
+/**
+ * `npm run secrets` for a stack, as a user's `npm run pulumi -- up` runs it: the generated
+ * secrets into the stack file, encrypted (after `pulumi stack init`).
+ */
+export async function writeGeneratedSecrets(stack: string): Promise<void> {
+  const r = await run("npx", ["--no-install", "tsx", "scripts/secrets.ts", "--stack", stack], { env: env.pulumi, timeoutMs: 600_000 });
+  fs.appendFileSync(path.join(WORK, "pulumi.log"), `\n$ npm run secrets -- --stack ${stack}  (exit ${r.code}, ${(r.ms / 1000).toFixed(1)} s)\n${r.stdout}\n${r.stderr}\n`);
+  assert(r.code === 0, `npm run secrets -- --stack ${stack}: ${r.stderr}`);
+}
+
 /** A command in a container, as root. */
 export function inContainer(container: string, script: string, timeoutMs = 60_000): Promise<Run> {
   return run("lxc", ["exec", container, "--", "bash", "-c", script], { timeoutMs });
@@ -193,8 +203,9 @@ export async function connects(fromContainer: string | "host", address: string, 
  * logins (from the stack's secret output), each instance's encryption password (from its dhis.conf).
  */
 export async function generatedSecrets(stack: string, instances: readonly string[], container: (node: string) => string): Promise<Record<string, string>> {
-  const creds = (await outputs(stack)).credentials as { monitoring: { password: string }; databases: Record<string, { password: string }> };
-  const secrets: Record<string, string> = { "monitoring password": creds.monitoring.password };
+  const out = await outputs(stack);
+  const creds = out.credentials as { monitoring: { password: string }; databases: Record<string, { password: string }> };
+  const secrets: Record<string, string> = { "monitoring password": creds.monitoring.password, "backup password": (out.backup as { password: string }).password };
   for (const [name, db] of Object.entries(creds.databases)) secrets[`database password of ${name}`] = db.password;
   for (const name of instances) {
     const r = await inContainer(container(name), `sed -n 's/^encryption.password = //p' ${PATHS.dhis2Home}/dhis.conf`);

@@ -1,5 +1,7 @@
 /** Stack configurations for tests: plain objects of the `dhis2:` keys, as a stack file holds them. */
 import { loadDeployment, type LoadedDeployment } from "../../lib/load";
+import { generatedSecretSpecs } from "../../lib/config/generated";
+import type { Plan } from "../../lib/plan";
 
 export const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ0d3Bvb2xleGFtcGxla2V5Zm9yZG9jc29ubHkx admin@example.org";
 
@@ -33,4 +35,15 @@ export function declaredStack(opts: Parameters<typeof cloudStack>[0]): Record<st
 
 export function load(raw: Record<string, unknown>, stack = "test"): LoadedDeployment {
   return loadDeployment(stack, raw, `stack ${stack}`);
+}
+
+/**
+ * The plan with every generated secret in its config, as `pulumi up` gets it after
+ * `npm run secrets`: each value says whose it is (e.g. "UnitProductionDatabasePasswordValue").
+ */
+export function withGeneratedSecrets(plan: Plan): Plan {
+  const value = (name: string) => `Unit${name.split("-").map((w) => w[0]!.toUpperCase() + w.slice(1)).join("")}Value`;
+  const generated = Object.fromEntries(generatedSecretSpecs(plan.instances.map((i) => i.config.name))
+    .map((s) => [s.name, { configKey: `dhis2:generated.${s.name}`, value: value(s.name) }]));
+  return { ...plan, config: { ...plan.config, generated } };
 }

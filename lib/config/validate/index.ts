@@ -12,6 +12,7 @@ import { stackConfig } from "../schema";
 import { validateAdmin, validatePlacement, validateTls } from "./access";
 import { validateAlerts, validateMonitoring } from "./alerts";
 import { validateBackup } from "./backup";
+import { validateGenerated } from "./generated";
 import { validateInstances } from "./instances";
 import { checkCloudImage, roleSystems, validateOs, validateSources, warnEndOfLife } from "./os";
 import { validateLxd, validatePlatform } from "./platform";
@@ -49,6 +50,7 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>,
   const monitoring = validateMonitoring(c, p);
   const lxd = validateLxd(c, choice, p);
   const backup = validateBackup(c, choice, p);
+  const generated = validateGenerated(stack, c, instances.map((x) => x.name), p, secrets);
   validatePlacement(c, choice, instances.map((x) => x.name), p);
 
   if (p.problems.length > 0) return { problems: p.problems, warnings: p.warnings };
@@ -76,6 +78,7 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>,
       alerts,
       monitoring,
       backup,
+      generated,
       servers: c.servers,
       cloud: { location: c.cloud?.location, image: c.cloud?.image },
       lxd,

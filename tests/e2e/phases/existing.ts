@@ -12,7 +12,7 @@ import { LXD } from "../../../lib/render/lxd";
 import { lxdImageAlias, type OsId } from "../../../lib/os/images";
 import { PATHS } from "../../../lib/render/paths";
 import { PORTS } from "../../../lib/plan/topology";
-import {
+import { writeGeneratedSecrets,
   assert, check, compareSettings, connects, DOMAIN, env, generatedSecrets, inContainer, pulumi, record, removeStack, run, secretsInState,
   ROOT, tail, timedUp, WORK,
 } from "../harness";
@@ -103,6 +103,7 @@ export async function existingPhase(artifacts: Artifacts): Promise<void> {
   writeExistingStack(artifacts, publicKey, hostKeys);
   const init = await pulumi(EXISTING, ["stack", "init", "--secrets-provider", "passphrase"], 60_000);
   assert(init.code === 0, `stack init: ${init.stderr}`);
+  await writeGeneratedSecrets(EXISTING);
   // the private key goes in as a secret, on stdin (never in a process argument)
   const set = await pulumi(EXISTING, ["config", "set", "--path", "--secret", "dhis2:admin.privateKey"], 60_000, fs.readFileSync(keyFile, "utf8"));
   assert(set.code === 0, `config set: ${set.stderr}`);

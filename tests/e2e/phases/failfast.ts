@@ -2,7 +2,7 @@
  * Phase 0: a stack whose WAR cannot be fetched (releases.dhis2.org, which this machine does not
  * reach) fails in the first seconds of `pulumi up`, naming the key, with nothing created.
  */
-import { assert, check, pulumi, removeStack, run, tail, timings } from "../harness";
+import { writeGeneratedSecrets, assert, check, pulumi, removeStack, run, tail, timings } from "../harness";
 import { stackFile, writeStack } from "../stacks";
 import * as fs from "node:fs";
 
@@ -20,6 +20,7 @@ export async function failFastPhase(glowroot: string): Promise<void> {
   try {
     const init = await pulumi(FAILFAST, ["stack", "init", "--secrets-provider", "passphrase"], 60_000);
     assert(init.code === 0, init.stderr);
+    await writeGeneratedSecrets(FAILFAST);
     // the time is printed, not asserted (a busy machine takes longer to start the program): what
     // proves "before anything is touched" is that not one resource was created
     await check("0", "an unreachable WAR URL stops pulumi up before anything is created, naming dhis2:instances[0].war (0 containers, 0 commands)", async () => {

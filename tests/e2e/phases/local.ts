@@ -22,7 +22,7 @@ import * as path from "node:path";
 import { PORTS } from "../../../lib/plan/topology";
 import { lxdDataVolumes } from "../../../lib/render/lxd";
 import { PATHS } from "../../../lib/render/paths";
-import {
+import { writeGeneratedSecrets,
   assert, check, compareSettings, connects, curl, DOMAIN, env, generatedSecrets, inContainer, outputs, planOf, pulumi, record,
   ROOT, run, secretsInState, showSettings, tail, timedUp, url, volumesWithPrefix, waitForPing, type E2eStack,
 } from "../harness";
@@ -38,6 +38,7 @@ const UPGRADED_DB_MEMORY_GB = 4;
 export async function localPhase(stack: E2eStack, smtp: { host: string; port: number }, keep: boolean): Promise<void> {
   const init = await pulumi(stack.name, ["stack", "init", "--secrets-provider", "passphrase"]);
   assert(init.code === 0, `pulumi stack init failed: ${init.stderr}`);
+  await writeGeneratedSecrets(stack.name);
 
   // a. first deployment -----------------------------------------------------------------------
   const up = await timedUp(stack, "first pulumi up (everything created)");
