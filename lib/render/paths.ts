@@ -25,6 +25,13 @@ export const PATHS = {
   glowrootDir: "/opt/glowroot",
   dhis2Unit: "/etc/systemd/system/dhis2.service",
   nftables: "/etc/nftables.conf",
+  /** Host hardening (lib/roles/common/hardening.ts): network sysctls, kernel sysctls (servers only). */
+  sysctlNetwork: "/etc/sysctl.d/60-dhis2-network.conf",
+  sysctlKernel: "/etc/sysctl.d/61-dhis2-kernel.conf",
+  coredump: "/etc/systemd/coredump.conf.d/60-dhis2.conf",
+  coreLimits: "/etc/security/limits.d/60-dhis2.conf",
+  shellProfile: "/etc/profile.d/60-dhis2-hardening.sh",
+  modprobeBlacklist: "/etc/modprobe.d/60-dhis2-hardening.conf",
   /** The SSH hardening drop-in on servers reached over SSH (00-: read before cloud-init's 50-*.conf). */
   sshdDropIn: "/etc/ssh/sshd_config.d/00-dhis2.conf",
   muninConf: "/etc/munin/munin.conf",

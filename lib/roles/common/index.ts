@@ -1,7 +1,7 @@
 /**
  * Role `common`: what every node of the deployment gets besides its own role — the host firewall
- * (the flows into it, nothing else), munin-node answering only the monitor, and a send-only
- * postfix with the `mail` command the alerts use; and the flows every node needs: the munin
+ * (the flows into it, nothing else), munin-node answering only the monitor, a send-only postfix
+ * with the `mail` command the alerts use, and the host hardening (./hardening.ts); and the flows every node needs: the munin
  * master polling it, and admin SSH (on servers: to the proxy from the admins' networks, to every
  * other server through the proxy).
  */
@@ -15,6 +15,7 @@ import { NOTHING, type Flow, type Role, type RoleContext } from "../types";
 import type { DeploymentSecrets } from "../../render/secrets";
 import { nodeFirewall } from "./firewall";
 import { isSshServer, sshdDropIn } from "./ssh";
+import { HARDENING_PACKAGES, hardeningFiles, hardeningSetup } from "./hardening";
 
 /** Packages every host gets: host firewall, munin-node, send-only postfix with a mail command. */
 export const COMMON_PACKAGES = [
@@ -85,6 +86,7 @@ function files(ctx: RoleContext, secrets: DeploymentSecrets): RenderedFile[] {
     file(PATHS.statusTimer, renderTemplate("host/status.timer.hbs", { stack: config.stack }), "0644", "root", "root", "systemctl daemon-reload && systemctl restart dhis2-status.timer"),
   );
   out.push(...maintenanceFiles(plan));
+  out.push(...hardeningFiles(plan, node));
   if (isSshServer(plan, node)) out.push(sshdDropIn(plan, node));
   if (smtp?.username) {
     out.push(file(`${PATHS.postfixDir}/sasl_passwd`, renderTemplate("common/sasl_passwd.hbs", {
@@ -97,8 +99,9 @@ function files(ctx: RoleContext, secrets: DeploymentSecrets): RenderedFile[] {
 export const common: Role = {
   ...NOTHING,
   name: "common",
-  packages: () => [...COMMON_PACKAGES],
+  packages: () => [...COMMON_PACKAGES, ...HARDENING_PACKAGES],
   files,
+  setup: ({ plan }) => ({ section: hardeningSetup(plan) }),
   services: () => ["munin-node", "postfix", "dhis2-status.timer"],
   statusChecks: ({ plan }) => [
     "check_firewall",

@@ -46,7 +46,7 @@ export async function securityChecks(stack: E2eStack): Promise<void> {
     return verdict.summary[verdict.summary.length - 1];
   });
 
-  // l and x failed in the run of 2026-12-02 (docs/security.md, "Open findings"): they stay gates
+  // l and x failed in the run of 2026-12-02 (docs/security.md, "Findings of the end-to-end run"): gates in every run
   await check("l", `lynis: every container's hardening index at least ${LYNIS_MARGIN} above a stock container of the same image`, async () => {
     // one stock container per system the stack's containers run (each from its own Debian image)
     const systemOf = Object.fromEntries([plan.topology.proxy, plan.topology.database, plan.topology.monitor, ...plan.topology.instances].map((n) => [n.name, n.os]));
