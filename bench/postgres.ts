@@ -272,7 +272,7 @@ async function main(): Promise<void> {
     const build = await server.psql(
       searchIndexSql({
         instance: "bench", database: BENCH_DATABASE, schema: trackerSchema(BENCH_ERA),
-        attributes: ATTRIBUTES.map((a) => a.uid), eventDataElements: [{ programStage: QR_PROGRAM_STAGE_UID, dataElement: QR_DATA_ELEMENT_UID }],
+        attributes: ATTRIBUTES.map((a) => a.uid), eventDataElements: [{ programStage: QR_PROGRAM_STAGE_UID, dataElement: QR_DATA_ELEMENT_UID, search: "contains" }],
       }),
       { database: BENCH_DATABASE, timeoutMs: 3 * 3_600_000 },
     );

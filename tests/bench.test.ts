@@ -199,7 +199,7 @@ test.serial("the pgbench scripts run without errors on a tiny seeded database wi
   const build = await s.psql(
     searchIndexSql({
       instance: "bench", database: db, schema: trackerSchema("trackedentity"),
-      attributes: ATTRIBUTES.map((a) => a.uid), eventDataElements: [{ programStage: QR_PROGRAM_STAGE_UID, dataElement: QR_DATA_ELEMENT_UID }],
+      attributes: ATTRIBUTES.map((a) => a.uid), eventDataElements: [{ programStage: QR_PROGRAM_STAGE_UID, dataElement: QR_DATA_ELEMENT_UID, search: "contains" }],
     }),
     { database: db },
   );

@@ -24,7 +24,7 @@ const target = (instance: string): SearchIndexTarget => ({
   database: `dhis2_${instance}`,
   schema: resolveDhis2Runtime("2.41.3").schema,
   attributes: ["w75KJ2mc4zz", "zDhUuAYrxNC"],
-  eventDataElements: [{ programStage: "ZkbAXlQUYJG", dataElement: "LavUrktwH5D" }],
+  eventDataElements: [{ programStage: "ZkbAXlQUYJG", dataElement: "LavUrktwH5D", search: "contains" }],
 });
 
 test.serial("TrackerSearchIndexes on an LXD container: one command, run as postgres, the script on stdin", async (t) => {

@@ -51,8 +51,8 @@ async function databaseOf(pg: ThrowawayPostgres, era: SchemaEra, db: string): Pr
     ANALYZE;`);
 }
 
-function target(era: SchemaEra, db: string, attributes: string[], events: { programStage: string; dataElement: string }[]): SearchIndexTarget {
-  return { instance: "production", instanceIndex: 0, database: db, schema: resolveDhis2Runtime(VERSION[era]).schema, attributes, eventDataElements: events };
+function target(era: SchemaEra, db: string, attributes: string[], events: { programStage: string; dataElement: string; search?: "contains" | "exact" | "both" }[]): SearchIndexTarget {
+  return { instance: "production", instanceIndex: 0, database: db, schema: resolveDhis2Runtime(VERSION[era]).schema, attributes, eventDataElements: events.map((e) => ({ ...e, search: e.search ?? "contains" })) };
 }
 
 /** Run the script as the database host would: bash as postgres, peer authentication on the socket. */
@@ -132,6 +132,34 @@ for (const era of ["tei", "trackedentity", "split-events"] as const) {
     t.deepEqual(final.in_other_untouched, { table: "trackedentityattributevalue", valid: true }, "an index the toolkit did not create is never touched");
   });
 }
+
+test.serial("an event data element looked up by its whole value (search: exact, both): a btree index that = uses; switching back drops it", async (t) => {
+  const pg = await server(t);
+  const db = "dhis2_production";
+  const era = "trackedentity" as const;
+  await databaseOf(pg, era, db);
+  const table = TRACKER_EVENTS[era];
+  const both = await apply(pg, target(era, db, [], [{ programStage: STAGE.uid, dataElement: QR.uid, search: "both" }]));
+  t.is(both.code, 0, both.stderr);
+  t.regex(both.stdout, new RegExp(`^create: in_toolkit_${table}_eq_${QR.id}$`, "m"));
+  t.regex(both.stdout, new RegExp(`^create: in_toolkit_${table}_trgm_${QR.id}$`, "m"));
+  const def = await pg.query(`SELECT indexdef FROM pg_indexes WHERE indexname = 'in_toolkit_${table}_eq_${QR.id}'`, { database: db });
+  t.regex(def.stdout, /USING btree \(lower\(\(eventdatavalues #>> '\{[A-Za-z0-9]+,value\}'::text\[\]\)\)\)/);
+  // the QR-code shape DHIS2 sends for an equality filter, and the substring one: each its own index
+  const eq = await explain(pg, db, `SELECT ${EVENT_ID[era]} FROM ${table} WHERE lower(eventdatavalues #>> '{${QR.uid},value}') = 'qr-${"c4ca4238a0b923820dcc509a6f75849b"}'`);
+  t.regex(eq, new RegExp(`Index Scan using in_toolkit_${table}_eq_${QR.id}`), eq);
+  const like = await explain(pg, db, `SELECT ${EVENT_ID[era]} FROM ${table} WHERE lower(eventdatavalues #>> '{${QR.uid},value}') LIKE '%qr-1a2b%'`);
+  t.regex(like, new RegExp(`Index Scan on in_toolkit_${table}_trgm_${QR.id}`), like);
+  t.is((await apply(pg, target(era, db, [], [{ programStage: STAGE.uid, dataElement: QR.uid, search: "both" }]))).stdout.trim(), "tracker search indexes of production: no changes");
+  // exact only: the trigram index goes; contains only: the btree index goes
+  const exact = await apply(pg, target(era, db, [], [{ programStage: STAGE.uid, dataElement: QR.uid, search: "exact" }]));
+  t.regex(exact.stdout, new RegExp(`^drop \\(no longer listed\\): in_toolkit_${table}_trgm_${QR.id}$`, "m"));
+  const contains = await apply(pg, target(era, db, [], [{ programStage: STAGE.uid, dataElement: QR.uid, search: "contains" }]));
+  t.regex(contains.stdout, new RegExp(`^drop \\(no longer listed\\): in_toolkit_${table}_eq_${QR.id}$`, "m"));
+  t.regex(contains.stdout, new RegExp(`^create: in_toolkit_${table}_trgm_${QR.id}$`, "m"));
+  const final = await indexes(pg, db);
+  t.false(`in_toolkit_${table}_eq_${QR.id}` in final);
+});
 
 test.serial("an unknown UID stops the run with a message naming the UID and the instance; nothing is created", async (t) => {
   const pg = await server(t);

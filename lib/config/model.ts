@@ -37,11 +37,21 @@ export interface SecretRef {
   readonly value?: string;
 }
 
+/** An event data element searched by value, and how (dhis2:instances[].trackerSearch.eventDataElements). */
+export interface EventSearch {
+  readonly programStage: string;
+  readonly dataElement: string;
+  readonly search: "contains" | "exact" | "both";
+}
+
 export interface TrackerSearchIndexes {
   /** Tracked entity attribute UIDs: one partial trigram GIN index each. */
   readonly attributes: readonly string[];
-  /** (program stage, data element) pairs: one trigram expression index each on the event values. */
-  readonly eventDataElements: readonly { readonly programStage: string; readonly dataElement: string }[];
+  /**
+   * (program stage, data element) pairs: a trigram expression index on the event values for
+   * `contains`, a btree one on the lower-cased value for `exact`, both for `both`.
+   */
+  readonly eventDataElements: readonly EventSearch[];
 }
 
 export interface InstanceConfig {

@@ -18,6 +18,8 @@ export const TLS_MODES = ["letsencrypt", "provided", "self-signed"] as const;
 export const POSTGRES_VERSIONS = [13, 14, 15, 16, 17] as const;
 export const SERVLET_CONTAINERS = ["tomcat9", "tomcat10", "embedded"] as const;
 export const SMTP_SECURITY = ["starttls", "tls", "none"] as const;
+/** How an event data element is searched: part of the value (trigram index), the whole value (btree), or both. */
+export const EVENT_SEARCHES = ["contains", "exact", "both"] as const;
 
 /** DHIS2 identifiers: 11 characters, a letter first, then letters and digits. */
 export const UID_RE = /^[A-Za-z][A-Za-z0-9]{10}$/;
@@ -80,8 +82,16 @@ const uid = z.string({ error: "must be a DHIS2 UID (11 characters: a letter, the
 export const trackerSearch = z.strictObject({
   /** Tracked entity attribute UIDs searched by substring (names, phone numbers). */
   attributes: z.array(uid).optional(),
-  /** Event data elements searched by value (e.g. a QR code), with the program stage that holds them. */
-  eventDataElements: z.array(z.strictObject({ programStage: uid, dataElement: uid })).optional(),
+  /**
+   * Event data elements searched by value (e.g. a QR code), with the program stage that holds
+   * them; `search`: contains (a trigram index, the default), exact (a btree index: the whole value
+   * looked up, as a scanned QR code) or both.
+   */
+  eventDataElements: z.array(z.strictObject({
+    programStage: uid,
+    dataElement: uid,
+    search: z.enum(EVENT_SEARCHES, { error: `must be one of ${EVENT_SEARCHES.join(", ")}: contains (part of the value), exact (the whole value), both` }).optional(),
+  })).optional(),
 });
 
 const dhis2Version = z.string({

@@ -50,7 +50,7 @@ export function validateInstances(c: StackConfigInput, choice: PlatformChoice, o
     attrs.forEach((u, j) => {
       if (attrs.indexOf(u) !== j) p.add(at("trackerSearch", "attributes", j), "is listed twice", u);
     });
-    const pairs = inst.trackerSearch?.eventDataElements ?? [];
+    const pairs = (inst.trackerSearch?.eventDataElements ?? []).map((e) => ({ programStage: e.programStage, dataElement: e.dataElement, search: e.search ?? "contains" as const }));
     pairs.forEach((x, j) => {
       if (pairs.findIndex((q) => q.programStage === x.programStage && q.dataElement === x.dataElement) !== j) {
         p.add(at("trackerSearch", "eventDataElements", j), "is listed twice", x);

@@ -1,13 +1,16 @@
 /**
  * Tracker search indexes (seed 000): pg_trgm + btree_gin, one partial trigram GIN index per
- * searched tracked entity attribute, one trigram expression index per searched event data element,
- * in the table and column names of the instance's DHIS2 version.
+ * searched tracked entity attribute, one trigram expression index per event data element searched
+ * by part of its value, and one btree expression index per event data element looked up by its
+ * whole value (`=`, which a trigram index serves only by scanning its matches, and PostgreSQL 13
+ * not at all), in the table and column names of the instance's DHIS2 version.
  *
  * The SQL (templates/database/tracker-search-indexes.sql.hbs) resolves UIDs to internal ids
  * itself, so the same stack works on every copy of a database (production, staging, training).
  * It runs on the database host as the postgres superuser, wrapped by a script that waits for DHIS2
  * to create its schema (templates/database/tracker-search-indexes.sh.hbs).
  */
+import type { EventSearch } from "../../config/model";
 import type { TrackerSchemaNames } from "../../dhis2/compat";
 import type { InstancePlan, Plan } from "../../plan";
 import { renderTemplate } from "../../render/engine";
@@ -18,8 +21,8 @@ export interface SearchIndexTarget {
   readonly schema: TrackerSchemaNames;
   /** Tracked entity attribute UIDs. */
   readonly attributes: readonly string[];
-  /** (program stage, data element) UID pairs. */
-  readonly eventDataElements: readonly { readonly programStage: string; readonly dataElement: string }[];
+  /** (program stage, data element) UID pairs, each searched by part of its value, the whole value, or both. */
+  readonly eventDataElements: readonly EventSearch[];
   /** For messages and comments: stack name, index of the instance in dhis2:instances, DHIS2 version. */
   readonly stack?: string;
   readonly instanceIndex?: number;
@@ -33,6 +36,8 @@ export const INDEX_PREFIX = "in_toolkit_";
 export const indexName = {
   attribute: (attributeId: number | string) => `${INDEX_PREFIX}teav_trgm_${attributeId}`,
   eventDataElement: (table: string, dataElementId: number | string) => `${INDEX_PREFIX}${table}_trgm_${dataElementId}`,
+  /** The btree index of exact lookups of an event data element's value. */
+  eventDataElementExact: (table: string, dataElementId: number | string) => `${INDEX_PREFIX}${table}_eq_${dataElementId}`,
 };
 
 const UID = /^[A-Za-z][A-Za-z0-9]{10}$/;
@@ -48,6 +53,9 @@ function check(target: SearchIndexTarget): void {
   // the values end up inside SQL text: accept only what validation already guarantees
   for (const u of [...target.attributes, ...target.eventDataElements.flatMap((e) => [e.programStage, e.dataElement])]) {
     if (!UID.test(u)) throw new Error(`not a DHIS2 UID: ${JSON.stringify(u)}`);
+  }
+  for (const e of target.eventDataElements) {
+    if (!["contains", "exact", "both"].includes(e.search)) throw new Error(`not a search kind: ${JSON.stringify(e.search)}`);
   }
   for (const name of [target.instance, target.database]) {
     if (!IDENT.test(name)) throw new Error(`not a safe identifier: ${JSON.stringify(name)}`);
