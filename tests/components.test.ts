@@ -37,7 +37,7 @@ test.serial("TrackerSearchIndexes on an LXD container: one command, run as postg
   t.regex(stdin, /^#!\/bin\/bash/);
   t.regex(stdin, /psql -X -v ON_ERROR_STOP=1 -d "\$database"/);
   t.regex(stdin, /INSERT INTO toolkit_wanted_attribute VALUES \('w75KJ2mc4zz'\);/);
-  t.regex(stdin, /INSERT INTO toolkit_wanted_event VALUES \('ZkbAXlQUYJG', 'LavUrktwH5D'\);/);
+  t.regex(stdin, /INSERT INTO toolkit_wanted_event VALUES \('ZkbAXlQUYJG', 'LavUrktwH5D', 'contains'\);/);
   t.notRegex(stdin, /PGPASSWORD|PASSWORD '|sslpassword|:\/\/\w+:\w+@/i, "the script needs no credentials");
   t.is(cmd!.inputs.delete, undefined, "removing the component drops nothing");
   t.is(await valueOf(c.report), "ran production-search-apply");

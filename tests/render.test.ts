@@ -304,7 +304,7 @@ test("the database host gets one tracker search index script per instance, with 
   const script = db.postProvision![0]!.content;
   t.regex(script, /^database=dhis2_production$/m);
   for (const uid of ["w75KJ2mc4zz", "zDhUuAYrxNC", "P2cwLGskgxn"]) t.true(script.includes(`INSERT INTO toolkit_wanted_attribute VALUES ('${uid}');`), uid);
-  t.true(script.includes("INSERT INTO toolkit_wanted_event VALUES ('ZkbAXlQUYJG', 'LavUrktwH5D');"));
+  t.true(script.includes("INSERT INTO toolkit_wanted_event VALUES ('ZkbAXlQUYJG', 'LavUrktwH5D', 'contains');"));
   t.notRegex(script, /S3NT1NEL/);
   t.is(rendered(plan).filter((h) => h.postProvision?.length).length, 1);
 });
