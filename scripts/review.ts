@@ -67,7 +67,8 @@ function main(): number {
     if (after.warnings.length) console.log("");
     const planReview = reviewPlans(before, after);
     console.log(formatPlanReview(planReview));
-    let code = planReview.cloudResources.length && !allow ? 1 : 0;
+    // another system for a node replaces its container (or its server): refused without --allow-replace
+    let code = (planReview.cloudResources.length || planReview.systems.length) && !allow ? 1 : 0;
     if (values["no-preview"]) return code;
 
     const r = pulumi(["preview", "--json", "--non-interactive", "--stack", stack, "--config-file", tmp], true);

@@ -64,8 +64,8 @@ test("plan review: another location replaces the servers and says so; a local me
   t.true(r.settings.some((s) => s.what === "shared_buffers"));
   t.true(r.jvm.some((j) => j.what === "production"));
   t.true(r.restarts.includes("DHIS2 production: restarts (JAVA_OPTS or dhis.conf changes)"));
-  t.deepEqual(reviewPlans(small, small), { sizes: [], servers: [], monthly: undefined, settings: [], jvm: [], restarts: [], cloudResources: [] });
-  t.is(formatPlanReview(reviewPlans(small, small)).trim(), "No size, server type, setting or heap changes.");
+  t.deepEqual(reviewPlans(small, small), { systems: [], sizes: [], servers: [], monthly: undefined, settings: [], jvm: [], restarts: [], cloudResources: [] });
+  t.is(formatPlanReview(reviewPlans(small, small)).trim(), "No system, size, server type, setting or heap changes.");
 });
 
 test("preview review, memory upgrade: containers and the conf.d file updated in place, nothing replaced, exit 0", (t) => {
@@ -106,4 +106,15 @@ test("preview review, cloud: a deleted data volume is refused, a new type is an 
   t.deepEqual(r.errors, ["hcloud: an error happened"]);
   t.is(reviewExitCode(r, true), 1, "an error in the preview is never allowed");
   t.deepEqual(urnParts("urn:pulumi:s::dhis2::dhis2:index:Deployment$hcloud:index/server:Server::dhis2-database"), { type: "hcloud:index/server:Server", name: "dhis2-database" });
+});
+
+test("another operating system for a node is named: a new container on LXD, a new server on a cloud", (t) => {
+  const local = (os: string) => load({ platform: "local", os: { default: "debian-12", database: os }, postgresVersion: 15, instances: [{ name: "production", version: "2.41.3", path: "/" }] });
+  const r = reviewPlans(local("debian-12"), local("debian-13"));
+  t.deepEqual(r.systems.map((c) => [c.what, c.before, c.after]), [["database", "Debian 12 (bookworm)", "Debian 13 (trixie)"]]);
+  t.regex(r.systems[0]!.why, /a new container .* the data volumes stay/);
+  t.regex(formatPlanReview(r), /Operating systems\n\n.*\n.*\n\| database \| Debian 12 \(bookworm\) → Debian 13 \(trixie\) \|/);
+  t.true(r.restarts.some((x) => /^database: replaced by new containers/.test(x)));
+  const hcloud = reviewPlans(loadText(exampleText), loadText(applyOverrides(exampleText, ["dhis2:os=debian-13"])));
+  t.true(hcloud.systems.length > 0 && hcloud.systems.every((c) => /a new server/.test(c.why)), JSON.stringify(hcloud.systems));
 });

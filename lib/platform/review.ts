@@ -6,6 +6,7 @@
  * what Pulumi would do to the resources.
  */
 import type { Plan } from "../plan";
+import { OS_IMAGES } from "../os/images";
 import { allNodes } from "../plan/topology";
 import { humanMb } from "../plan/units";
 import { table } from "../render/report";
@@ -24,6 +25,8 @@ export interface Change {
 }
 
 export interface PlanReview {
+  /** Nodes that move to another operating system: a new container, or a server reinstalled or replaced. */
+  readonly systems: readonly Change[];
   readonly sizes: readonly Change[];
   readonly servers: readonly Change[];
   /** Monthly price of the servers and volumes, before and after (clouds). */
@@ -41,6 +44,20 @@ const sizeOf = (cpus: number, memoryMb: number) => `${+cpus.toFixed(2)} CPU / ${
 export function reviewPlans(before: Reviewed, after: Reviewed): PlanReview {
   const sizes: Change[] = [];
   const oldNodes = new Map(allNodes(before.plan.topology).map((n) => [n.name, n]));
+  const systems: Change[] = [];
+  const container = after.plan.config.isolation === "lxd";
+  for (const n of allNodes(after.plan.topology)) {
+    const o = oldNodes.get(n.name);
+    if (!o || o.os === n.os) continue;
+    systems.push({
+      what: n.name, before: OS_IMAGES[o.os].name, after: OS_IMAGES[n.os].name,
+      why: container
+        ? "a new container from the other system's image: every package installed anew, the services down meanwhile; the data volumes stay"
+        : after.plan.config.platform === "existing"
+          ? "the server must run the new system before pulumi up (reinstall it): the set-up refuses a server whose system differs"
+          : "a new server from the other system's image (the data volume stays)",
+    });
+  }
   for (const n of allNodes(after.plan.topology)) {
     const o = oldNodes.get(n.name);
     const [b, a] = [o ? sizeOf(o.budget.cpus, o.budget.memoryMb) : "(new)", sizeOf(n.budget.cpus, n.budget.memoryMb)];
@@ -96,7 +113,8 @@ export function reviewPlans(before: Reviewed, after: Reviewed): PlanReview {
   else if (settings.length) restarts.unshift("PostgreSQL: reloads (no setting needs a restart)");
   if (servers.length && after.plan.config.isolation === "vm") restarts.unshift(`servers ${servers.map((s) => s.what).join(", ")}: the provider powers each off to change its type (minutes of downtime each), disks and volumes are kept`);
   const cloudResources = before.cloud && after.cloud ? cloudChanges(before.cloud, after.cloud).filter((c) => c.action === "replace" || c.action === "delete") : [];
-  return { sizes, servers, monthly, settings, jvm, restarts, cloudResources };
+  if (systems.length) restarts.unshift(`${systems.map((s) => s.what).join(", ")}: ${container ? "replaced by new containers" : "reinstalled or replaced"} (another system)`);
+  return { systems, sizes, servers, monthly, settings, jvm, restarts, cloudResources };
 }
 
 /** The review as text (Markdown tables), for the terminal and docs/upgrades.md. */
@@ -111,6 +129,7 @@ export function formatPlanReview(r: PlanReview): string {
     for (const c of r.cloudResources) out.push(`  ${c.action.toUpperCase()} ${c.resource} (${c.changed.join(", ") || "removed from the plan"})`);
     out.push("");
   }
+  section("Operating systems", r.systems, ["node", "old → new", "what it takes"]);
   section("Sizes", r.sizes, ["node", "old → new", "what"]);
   section("Server types", r.servers, ["server", "old → new", "price difference, why"]);
   if (r.monthly && r.monthly.before !== r.monthly.after) {
@@ -120,6 +139,6 @@ export function formatPlanReview(r: PlanReview): string {
   section("PostgreSQL settings", r.settings, ["setting", "old → new", "why"]);
   section("DHIS2 JVMs", r.jvm, ["instance", "old → new", "why"]);
   if (r.restarts.length) out.push("What restarts", "", ...r.restarts.map((x) => `  - ${x}`), "");
-  if (out.length === 0) out.push("No size, server type, setting or heap changes.", "");
+  if (out.length === 0) out.push("No system, size, server type, setting or heap changes.", "");
   return out.join("\n");
 }

@@ -344,6 +344,15 @@ async function hardwareUpgrade(stack: E2eStack): Promise<void> {
     }
     assert(fs.readFileSync(file, "utf8") === text, "the review changed the stack file");
   });
+  await check("g", "npm run review --set dhis2:os.database=debian-12 (another system: Pulumi would replace the database container): exit 1, the replacement named by the plan and by Pulumi's preview", async () => {
+    const r = await run(path.join(ROOT, "node_modules", ".bin", "tsx"), [path.join(ROOT, "scripts", "review.ts"), "--stack", stack.name, "--set", "dhis2:os.database=debian-12"], { env: env.pulumi, timeoutMs: 20 * 60_000 });
+    console.log(`\nnpm run review, another system for the database (exit ${r.code}):\n${r.stdout}\n`);
+    assert(r.code === 1, `exit ${r.code}: ${tail(r.stdout + r.stderr, 40)}`);
+    assert(/^\| database +\| Debian 13 \(trixie\) → Debian 12 \(bookworm\) +\| a new container/m.test(r.stdout), "the plan's Operating systems table does not name the database");
+    const replaced = r.stdout.split("\n").find((l) => /^\s+REPLACE \S*database-container /.test(l));
+    assert(replaced, `Pulumi's preview names no replacement of the database container:\n${tail(r.stdout, 40)}`);
+    return replaced.trim();
+  });
   setDatabaseMemory(stack.name, UPGRADED_DB_MEMORY_GB);
   const upgraded = planOf(stack);
   const newMb = upgraded.topology.database.budget.memoryMb;
