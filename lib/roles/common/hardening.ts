@@ -41,7 +41,7 @@ export function hardeningFiles(plan: Plan, node: HostNode): RenderedFile[] {
   // a server that is itself a container (as in the end-to-end test) keeps its host's values
   if (isSshServer(plan, node)) {
     out.push(file(PATHS.sysctlKernel, renderTemplate("common/sysctl-kernel.conf.hbs", { stack }), "0644", "root", "root",
-      `sysctl -q -p ${PATHS.sysctlKernel} || echo "$(hostname): some kernel settings of ${PATHS.sysctlKernel} were not applied (a container: its host's kernel decides)" >&2`));
+      `sysctl -q -p ${PATHS.sysctlKernel} || echo "$(hostname): some kernel settings of ${PATHS.sysctlKernel} were not applied (in a container the host kernel decides)" >&2`));
   }
   return out;
 }
