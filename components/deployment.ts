@@ -82,7 +82,7 @@ export class Dhis2Deployment extends pulumi.ComponentResource {
 
     // --- secrets ------------------------------------------------------------------------------
     // generated once by `npm run secrets` and kept encrypted in the stack file (dhis2:generated):
-    // Pulumi knows them as secrets and keeps them out of its logs, also verbose ones
+    // Pulumi knows them as secrets from the start of every command
     const generated = (name: string): pulumi.Output<string> => {
       const value = config.generated[name]?.value;
       if (value === undefined) throw new pulumi.ResourceError(`dhis2:generated.${name} is missing: run \`npm run secrets -- --stack ${config.stack}\``, this);

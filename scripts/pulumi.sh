@@ -7,11 +7,17 @@ set -euo pipefail
 . "$(dirname "$0")/pulumi-env.sh"
 stack=""
 prev=""
+verbosity=0
 for a in "$@"; do
-  case "$prev" in -s | --stack) stack=$a ;; esac
-  case "$a" in --stack=*) stack=${a#--stack=} ;; esac
+  case "$prev" in -s | --stack) stack=$a ;; -v | --verbose) verbosity=$a ;; esac
+  case "$a" in --stack=*) stack=${a#--stack=} ;; -v=* | --verbose=*) verbosity=${a#*=} ;; -v[0-9]*) verbosity=${a#-v} ;; esac
   prev=$a
 done
+# Pulumi 3.248 prints resource inputs in plain text from verbosity 7 on, secrets included
+# (docs/security.md): such output is as secret as the stack's passwords
+if [[ "$verbosity" =~ ^[0-9]+$ ]] && [ "$verbosity" -ge 7 ]; then
+  echo "npm run pulumi: -v=$verbosity prints the stack's secrets in plain text (Pulumi logs resource inputs from level 7 on): keep this output as secret as the passwords, or use -v=6" >&2
+fi
 stack=${stack:-$(pulumi stack --show-name 2>/dev/null || true)}
 dhis2_default_passphrase "$stack"
 cd "$(dirname "$0")/.."

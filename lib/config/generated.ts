@@ -3,11 +3,14 @@
  * encryption passwords, the monitoring login, the backups' repository password), kept encrypted
  * in the stack file like every other secret value.
  *
- * Why config and not a resource: Pulumi keeps the values of secret stack config out of its own
- * logs, also at `-v=9` (it replaces them by "[secret]"); a value that a resource makes while
- * `pulumi up` runs is not known to it and appears in plain text in verbose logs. `npm run secrets`
- * (also run by npm start and npm run pulumi before up and preview) writes the missing ones with
- * `pulumi config set --secret`, the value on stdin. Pure: names, lengths and the generator.
+ * Why config and not a resource: Pulumi knows secret stack config as secret from the start of
+ * every command (its display and diagnostics replace the values by "[secret]"), the stack file
+ * holds every secret of the stack in one place, kept with its passphrase (the encryption and
+ * backup passwords must outlive any state), and rotating one is `pulumi config set`. (Verbose
+ * logs from level 7 on print resource inputs in plain text in Pulumi 3.248 whatever their origin:
+ * docs/security.md.) `npm run secrets` (also run by npm start and npm run pulumi before up and
+ * preview) writes the missing ones with `pulumi config set --secret`, the value on stdin. Pure:
+ * names, lengths and the generator.
  */
 import * as crypto from "node:crypto";
 

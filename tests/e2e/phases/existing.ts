@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LXD } from "../../../lib/render/lxd";
+import { LXD, lxdImagesScript } from "../../../lib/render/lxd";
 import { lxdImageAlias, type OsId } from "../../../lib/os/images";
 import { PATHS } from "../../../lib/render/paths";
 import { PORTS } from "../../../lib/plan/topology";
@@ -41,6 +41,14 @@ export async function removeExisting(): Promise<void> {
 /** Start the servers: sshd, the admin user with the test's key, sudo without password. */
 async function makeServers(publicKey: string): Promise<Record<string, string>> {
   const hostKeys: Record<string, string> = {};
+  // the images of the servers' systems, as the LXD platform builds them (once per machine, cached):
+  // on a new machine only Debian 12's exists
+  for (const os of [...new Set(Object.values(SERVER_OS))].sort()) {
+    const t0 = Date.now();
+    const r = await run("bash", ["-s"], { input: lxdImagesScript(), env: { ...process.env, DHIS2_CACHE_DIR: path.join(ROOT, ".cache"), DHIS2_LXD_OS: os }, timeoutMs: 30 * 60_000 });
+    if (r.code !== 0) throw new Error(`the LXD image of ${os}: ${r.stderr}`);
+    console.log(`  LXD image of ${os} ready in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  }
   const net = await run("lxc", ["network", "create", NETWORK.bridge, `ipv4.address=${NETWORK.gateway}/24`, "ipv4.nat=true", "ipv6.address=none"]);
   if (net.code !== 0) throw new Error(`lxc network create ${NETWORK.bridge}: ${net.stderr}`);
   await Promise.all(Object.entries(SERVERS).map(async ([role, address]) => {
