@@ -1,16 +1,20 @@
 /**
  * Host hardening checked by the real programs: the rendered SSH drop-in as sshd itself reads it
  * (sshd -T: keys only, no root, only the admin user), and the SSH rate limit of the rendered
- * firewall proven with real connections between two network namespaces.
+ * firewall proven with real connections between two network namespaces, and the sysctl settings
+ * applied as in a container (kernel keys read-only).
  */
 import test from "ava";
+import * as path from "node:path";
+import { loadStackFile } from "../lib/load";
 import { PATHS } from "../lib/render/paths";
-import { renderDeployment } from "../lib/render/hosts";
+import { renderDeployment, scriptOf } from "../lib/render/hosts";
 import { placeholderSecrets } from "../lib/render/secrets";
 import { SSH_BURST, SSH_RATE_PER_MINUTE } from "../lib/roles/common/firewall";
-import { nftCheck, nftConnectionCount, sshdEffective } from "./support/realtools";
+import { inContainerLikeNamespace, nftCheck, nftConnectionCount, sshdEffective } from "./support/realtools";
 import { cloudStack, load } from "./support/stacks";
 
+const PROJECT = path.resolve(__dirname, "..");
 const plan = (isolation: "vm" | "lxd") => load(cloudStack({ isolation, cpus: 8, memoryGb: 16 })).plan;
 const hostsOf = (p: ReturnType<typeof plan>) => renderDeployment(p, { secrets: placeholderSecrets(p) });
 
@@ -65,4 +69,27 @@ test("nft: new admin SSH connections beyond the burst are dropped, per source ad
   const all = await nftConnectionCount(unlimited, { serverAddr: "196.12.4.254", clientAddr: "196.12.4.10", port: 22, attempts });
   t.log(`without the limit: ${all.output}`);
   t.is(all.accepted, attempts, all.output);
+});
+
+// A server the toolkit does not own may be a container (the e2e existing-servers phase, an LXC
+// guest in a data centre): its kernel settings are the host's. Every sysctl command of the set-up
+// (the files' own commands and the start checks) runs as in such a container: a user namespace
+// with its own network namespace, where network keys can be set and kernel keys cannot.
+test("sysctl: every server's start script and sysctl files apply in a container, where kernel keys are read-only (real sysctl, user namespace)", async (t) => {
+  const p = loadStackFile(PROJECT, "example-existing").plan;
+  for (const h of renderDeployment(p, { secrets: placeholderSecrets(p) })) {
+    const sysctlFiles = h.files.filter((f) => f.path.startsWith("/etc/sysctl.d/"));
+    t.true(sysctlFiles.some((f) => f.path === PATHS.sysctlKernel), `${h.host}: a server gets the kernel settings`);
+    const commands = [
+      ...sysctlFiles.map((f) => f.reload!),
+      ...scriptOf(h, "start").split("\n").filter((l) => /^\s*sysctl\b/.test(l)),
+    ];
+    const r = await inContainerLikeNamespace(sysctlFiles, commands);
+    t.is(r.code, 0, `${h.host}: ${commands.join("; ")}\n${r.output}`);
+  }
+  // the check can fail: the kernel file applied without tolerance fails in the same namespace
+  const proxy = renderDeployment(p, { secrets: placeholderSecrets(p) }).find((h) => h.role === "proxy")!;
+  const kernel = proxy.files.filter((f) => f.path === PATHS.sysctlKernel);
+  const strict = await inContainerLikeNamespace(kernel, [`sysctl -q -p ${PATHS.sysctlKernel}`]);
+  t.not(strict.code, 0, strict.output);
 });

@@ -153,8 +153,10 @@ export const proxy: Role = {
     }),
   }),
   services: () => ["nginx"],
-  // the configuration is valid before anything else is checked; a forwarding switch takes effect
-  startChecks: (_ctx, files) => ["nginx -t -q", ...files.filter((f) => f.path.startsWith("/etc/sysctl.d/")).map((f) => `sysctl -q -p ${f.path}`)],
+  // the configuration is valid before anything else is checked; the forwarding switch (when the
+  // proxy is the bastion) takes effect, by its file's own command. The hardening's sysctl files are
+  // applied by theirs (common role), which tolerate a container's read-only kernel settings.
+  startChecks: (_ctx, files) => ["nginx -t -q", ...files.filter((f) => f.path === PATHS.forwardingSysctl && f.reload).map((f) => f.reload!)],
   steps,
   muninPluginSettings: () => [renderTemplate("proxy/munin-plugins.conf.hbs", { stubStatusPort: STUB_STATUS_PORT })],
   // nginx, each instance through it (as the users reach it), each certificate's remaining days

@@ -32,3 +32,4 @@ export * from "./systemd";
 export * from "./nginx-serve";
 export * from "./testssl";
 export * from "./sshd";
+export * from "./sysctl";
