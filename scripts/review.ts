@@ -69,6 +69,11 @@ function main(): number {
     console.log(formatPlanReview(planReview));
     // another system for a node replaces its container (or its server): refused without --allow-replace
     let code = (planReview.cloudResources.length || planReview.systems.length) && !allow ? 1 : 0;
+    // a PostgreSQL downgrade is never applied: the database's set-up refuses it
+    if (planReview.postgres?.refused) {
+      console.error(`dhis2:postgresVersion ${planReview.postgres.after}: the database runs PostgreSQL ${planReview.postgres.before}; PostgreSQL cannot go down a major version. Allowed: ${planReview.postgres.before} or higher.`);
+      return 1;
+    }
     if (values["no-preview"]) return code;
 
     const r = pulumi(["preview", "--json", "--non-interactive", "--stack", stack, "--config-file", tmp], true);

@@ -118,3 +118,16 @@ test("another operating system for a node is named: a new container on LXD, a ne
   const hcloud = reviewPlans(loadText(exampleText), loadText(applyOverrides(exampleText, ["dhis2:os=debian-13"])));
   t.true(hcloud.systems.length > 0 && hcloud.systems.every((c) => /a new server/.test(c.why)), JSON.stringify(hcloud.systems));
 });
+
+test("a PostgreSQL major change: upward an upgrade in place with its downtime; downward refused", (t) => {
+  const stack = (postgresVersion: number) => load({ ...declaredStack({ isolation: "vm", cpus: 2, memoryGb: 4 }), os: "debian-12", postgresVersion });
+  const up = reviewPlans(stack(13), stack(15));
+  t.like(up.postgres, { before: "13", after: "15", refused: false });
+  t.regex(up.postgres!.why, /pg_upgradecluster/);
+  t.true(up.restarts.some((x) => /^PostgreSQL 13 → 15: stopped for the upgrade/.test(x)), up.restarts.join("\n"));
+  t.regex(formatPlanReview(up), /PostgreSQL major version\n\n.*\n.*\n\| PostgreSQL +\| 13 → 15 +\| upgraded in place/);
+  const down = reviewPlans(stack(15), stack(13));
+  t.like(down.postgres, { before: "15", after: "13", refused: true });
+  t.regex(formatPlanReview(down), /REFUSED: PostgreSQL cannot go down a major version/);
+  t.is(reviewPlans(stack(15), stack(15)).postgres, undefined);
+});

@@ -27,6 +27,8 @@ export interface Change {
 export interface PlanReview {
   /** Nodes that move to another operating system: a new container, or a server reinstalled or replaced. */
   readonly systems: readonly Change[];
+  /** A change of PostgreSQL's major version: an upgrade in place, or a refused downgrade (`refused`). */
+  readonly postgres?: Change & { readonly refused: boolean };
   readonly sizes: readonly Change[];
   readonly servers: readonly Change[];
   /** Monthly price of the servers and volumes, before and after (clouds). */
@@ -58,6 +60,13 @@ export function reviewPlans(before: Reviewed, after: Reviewed): PlanReview {
           : "a new server from the other system's image (the data volume stays)",
     });
   }
+  const [pgBefore, pgAfter] = [before.plan.postgres.version, after.plan.postgres.version];
+  const postgres = pgBefore === pgAfter ? undefined : {
+    what: "PostgreSQL", before: String(pgBefore), after: String(pgAfter), refused: pgAfter < pgBefore,
+    why: pgAfter < pgBefore
+      ? "REFUSED: PostgreSQL cannot go down a major version; the database's set-up stops before any package (restore a dump into a new server to run an older major)"
+      : "upgraded in place by the database's set-up: a backup, then pg_upgradecluster (pg_upgrade's copy: the data volume needs free space as large as the data); the old cluster kept, stopped (docs/upgrades.md)",
+  };
   for (const n of allNodes(after.plan.topology)) {
     const o = oldNodes.get(n.name);
     const [b, a] = [o ? sizeOf(o.budget.cpus, o.budget.memoryMb) : "(new)", sizeOf(n.budget.cpus, n.budget.memoryMb)];
@@ -113,8 +122,9 @@ export function reviewPlans(before: Reviewed, after: Reviewed): PlanReview {
   else if (settings.length) restarts.unshift("PostgreSQL: reloads (no setting needs a restart)");
   if (servers.length && after.plan.config.isolation === "vm") restarts.unshift(`servers ${servers.map((s) => s.what).join(", ")}: the provider powers each off to change its type (minutes of downtime each), disks and volumes are kept`);
   const cloudResources = before.cloud && after.cloud ? cloudChanges(before.cloud, after.cloud).filter((c) => c.action === "replace" || c.action === "delete") : [];
+  if (postgres && !postgres.refused) restarts.unshift(`PostgreSQL ${pgBefore} → ${pgAfter}: stopped for the upgrade (as long as copying its data takes); every DHIS2 instance loses its database meanwhile`);
   if (systems.length) restarts.unshift(`${systems.map((s) => s.what).join(", ")}: ${container ? "replaced by new containers" : "reinstalled or replaced"} (another system)`);
-  return { systems, sizes, servers, monthly, settings, jvm, restarts, cloudResources };
+  return { systems, ...(postgres ? { postgres } : {}), sizes, servers, monthly, settings, jvm, restarts, cloudResources };
 }
 
 /** The review as text (Markdown tables), for the terminal and docs/upgrades.md. */
@@ -130,6 +140,7 @@ export function formatPlanReview(r: PlanReview): string {
     out.push("");
   }
   section("Operating systems", r.systems, ["node", "old → new", "what it takes"]);
+  section("PostgreSQL major version", r.postgres ? [r.postgres] : [], ["what", "old → new", "what it takes"]);
   section("Sizes", r.sizes, ["node", "old → new", "what"]);
   section("Server types", r.servers, ["server", "old → new", "price difference, why"]);
   if (r.monthly && r.monthly.before !== r.monthly.after) {

@@ -65,6 +65,7 @@ export function setupScript(ctx: RoleContext, roles: readonly Role[], packages: 
     // the local platform's containers are rebuilt from a fresh image; servers update themselves
     unattendedUpgrades: config.platform !== "local",
     nginxSites: setups.some((s) => s.nginx) ? PATHS.nginxSites : false,
+    preflights: setups.flatMap((s) => (s.preflight ? [s.preflight.trimEnd()] : [])),
     sections: setups.flatMap((s) => (s.section ? [s.section.trimEnd()] : [])),
   });
 }

@@ -72,6 +72,8 @@ export interface RoleSetup {
   readonly masked?: readonly string[];
   /** The role runs nginx: the toolkit's site directory is made. */
   readonly nginx?: boolean;
+  /** What must hold (or be written) before any package is installed, e.g. the database's refusal of a downgrade. */
+  readonly preflight?: string;
   /** The role's own part of the set-up (rendered from templates/<role>/setup.sh.hbs). */
   readonly section?: string;
 }

@@ -5,12 +5,13 @@
  * run checks at the end that it still answers.
  *
  * Phases: 0 fail fast (tests/e2e/phases/failfast.ts), a-h and s the local platform
- * (phases/local.ts), i existing servers over SSH (phases/existing.ts). The DHIS2 WAR and glowroot
+ * (phases/local.ts), i existing servers over SSH (phases/existing.ts), u PostgreSQL's major upgrade
+ * in place and the refused downgrade (phases/pg-upgrade.ts). The DHIS2 WAR and glowroot
  * archive are STAND-INS built here (tests/e2e/standin: releases.dhis2.org and GitHub cannot be
  * reached). Prerequisites (LXD, toolchain, JDK) come from scripts/e2e.sh.
  *
  * DHIS2_E2E_KEEP=1 leaves every stack of the run deployed afterwards (no destroy, no clean-up);
- * DHIS2_E2E_ONLY=existing runs phase i alone.
+ * DHIS2_E2E_ONLY=existing runs phase i alone, DHIS2_E2E_ONLY=upgrade phase u alone.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -20,6 +21,7 @@ import { existingPhase, removeExisting } from "./phases/existing";
 import { printWhatRan } from "./runtime";
 import { failFastPhase } from "./phases/failfast";
 import { localPhase } from "./phases/local";
+import { removeUpgradeServer, upgradePhase } from "./phases/pg-upgrade";
 import { MAIN, mainStack, stackFile, writeMainStack, type Artifacts } from "./stacks";
 
 const KEEP = process.env.DHIS2_E2E_KEEP === "1";
@@ -54,6 +56,7 @@ function finish(): number {
 
 async function cleanSlate(): Promise<void> {
   await removeExisting();
+  await removeUpgradeServer();
   // every data volume of the stack: the database's and each instance's file store
   await removeStack(MAIN.name, `dhis2-${MAIN.name}-`, await volumesWithPrefix(`dhis2-${MAIN.name}-`));
   await run("lxc", ["network", "delete", MAIN.bridge]);
@@ -96,10 +99,16 @@ async function main(): Promise<number> {
     await existingPhase(artifacts).catch((e: Error) => { record("i", "existing servers over SSH", false, e.stack ?? e.message); });
     return finish();
   }
+  if (process.env.DHIS2_E2E_ONLY === "upgrade") {
+    console.log("DHIS2_E2E_ONLY=upgrade: phase (u) only");
+    await upgradePhase().catch((e: Error) => { record("u", "PostgreSQL major upgrade in place", false, e.stack ?? e.message); });
+    return finish();
+  }
   await failFastPhase(artifacts.glowroot).catch((e: Error) => { record("0", "fail fast", false, e.stack ?? e.message); });
   writeMainStack(artifacts);
   await localPhase(mainStack(), MAIN.smtp, KEEP).catch((e: Error) => { record("-", "the local platform's phase", false, e.stack ?? e.message); });
   await existingPhase(artifacts).catch((e: Error) => { record("i", "existing servers over SSH", false, e.stack ?? e.message); });
+  await upgradePhase().catch((e: Error) => { record("u", "PostgreSQL major upgrade in place", false, e.stack ?? e.message); });
   await localStillAnswers(localAnswered);
   return finish();
 }

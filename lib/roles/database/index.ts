@@ -98,7 +98,10 @@ export const database: Role = {
   files,
   setup: ({ plan, node }) => ({
     repositories: plan.config.postgres.from === "pgdg" ? [postgresRepository(plan, node.os)] : [],
-    section: renderTemplate("database/setup.sh.hbs", { version: plan.postgres.version, sslKey: PATHS.postgresSslKey, sslCert: PATHS.postgresSslCert }),
+    preflight: renderTemplate("database/preflight.sh.hbs", { version: plan.postgres.version, dataPath: POSTGRES_DATA_PATH }),
+    section: renderTemplate("database/setup.sh.hbs", {
+      version: plan.postgres.version, dataPath: POSTGRES_DATA_PATH, backupCommand: PATHS.backupCommand, sslKey: PATHS.postgresSslKey, sslCert: PATHS.postgresSslCert,
+    }),
   }),
   services: () => ["postgresql"],
   statusChecks: ({ plan }) => [
