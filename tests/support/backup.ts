@@ -79,9 +79,9 @@ export async function backupFixture(scripts: { backup: string; restore: string }
   };
 }
 
-/** gofakes3 (tools/gofakes3.sh), an S3-compatible object store on loopback. */
+/** gofakes3 (tools/gofakes3.sh), an S3-compatible object store on loopback (or the address given). */
 export interface FakeS3 {
-  /** http://127.0.0.1:PORT */
+  /** http://HOST:PORT */
   readonly endpoint: string;
   /** Stops it (by its own PID); what it held is gone. */
   stop(): Promise<void>;
@@ -91,12 +91,13 @@ export interface FakeS3 {
  * Starts gofakes3 with its in-memory backend: its fs backend answers "bucket does not exist" to
  * a listing of a prefix that holds no object yet (restic's locks/), so restic cannot lock there.
  */
-export async function startFakeS3(): Promise<FakeS3> {
+export async function startFakeS3(at: { host: string; port: number } = { host: "127.0.0.1", port: 0 }): Promise<FakeS3> {
   const bin = path.join(process.env.DHIS2_TOOLCHAIN_DIR ?? path.resolve(__dirname, "../../.toolchain"), "bin", "gofakes3");
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run bash tools/install-check-tools.sh (it builds it with tools/gofakes3.sh)`);
+  const host = at.host;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const child = spawn(bin, ["-backend", "memory", "-autobucket", "-host", `127.0.0.1:${port}`], { stdio: ["ignore", "ignore", "pipe"] });
+    const port = at.port || await freePort();
+    const child = spawn(bin, ["-backend", "memory", "-autobucket", "-host", `${host}:${port}`], { stdio: ["ignore", "ignore", "pipe"] });
     let out = "";
     child.stderr.on("data", (d: Buffer) => { out += d.toString(); });
     const stop = async () => {
@@ -107,14 +108,14 @@ export async function startFakeS3(): Promise<FakeS3> {
     };
     for (let i = 0; i < 50 && child.exitCode === null; i++) {
       const up = await new Promise<boolean>((resolve) => {
-        const s = net.connect(port, "127.0.0.1", () => { s.end(); resolve(true); });
+        const s = net.connect(port, host, () => { s.end(); resolve(true); });
         s.on("error", () => resolve(false));
       });
-      if (up) return { endpoint: `http://127.0.0.1:${port}`, stop };
+      if (up) return { endpoint: `http://${host}:${port}`, stop };
       await sleep(100);
     }
     await stop();
-    if (!/address already in use/.test(out)) throw new Error(`gofakes3 did not start:\n${out}`);
+    if (at.port || !/address already in use/.test(out)) throw new Error(`gofakes3 did not start on ${host}:${port}:\n${out}`);
   }
   throw new Error("gofakes3 found no free port");
 }

@@ -28,7 +28,7 @@ import { writeGeneratedSecrets,
 } from "../harness";
 import { checkDatabaseRuntime, checkInstanceRuntime, standInRuntime } from "../runtime";
 import { startSmtpSink, type SmtpSink } from "../smtp-sink";
-import { backupChecks } from "./backup";
+import { backupChecks, offsiteChecks } from "./backup";
 import { securityChecks } from "./security";
 import { setDatabaseMemory, stackFile } from "../stacks";
 
@@ -47,13 +47,13 @@ export async function localPhase(stack: E2eStack, smtp: { host: string; port: nu
   // postfix keeps what it could not hand over before and tries again
   const sink = await startSmtpSink(smtp.host, smtp.port);
   try {
-    await deployedChecks(stack, sink, keep);
+    await deployedChecks(stack, sink, keep, smtp.host);
   } finally {
     await sink.close();
   }
 }
 
-async function deployedChecks(stack: E2eStack, sink: SmtpSink, keep: boolean): Promise<void> {
+async function deployedChecks(stack: E2eStack, sink: SmtpSink, keep: boolean, gateway: string): Promise<void> {
   const plan = planOf(stack);
   const c = (node: string) => stack.container(node);
   const addresses = Object.fromEntries([plan.topology.proxy, plan.topology.database, plan.topology.monitor, ...plan.topology.instances].map((n) => [n.name, n.address]));
@@ -210,6 +210,7 @@ async function deployedChecks(stack: E2eStack, sink: SmtpSink, keep: boolean): P
   await securityChecks(stack);
   // k. backups that restore (phases/backup.ts)
   await backupChecks(stack);
+  await offsiteChecks(stack, sink, gateway);
 
   // s. health: npm run status, an alert when a service stops, pulumi up starts it again ---------
   await statusChecks(stack, sink);
