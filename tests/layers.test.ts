@@ -19,6 +19,7 @@ const LAYERS: readonly { readonly name: string; readonly modules: RegExp }[] = [
   { name: "render", modules: /^render\// },
   { name: "platform", modules: /^platform\// },
   { name: "loading and docs", modules: /^(load\.ts|docs\/)/ },
+  { name: "policy pack rules", modules: /^policy\// },
 ];
 
 function layerOf(rel: string): number {

@@ -67,11 +67,15 @@ test("public-address fires for a database server with a public address", (t) => 
   t.regex(risks[0]!.message, /^database gets a public address/);
 });
 
-test("self-signed-certificate fires on a cloud stack, not on the local stack", (t) => {
+test("self-signed-certificate fires on a stack not marked as a test stack, not on the local stack (dhis2:testStack)", (t) => {
   const c = cloudCase({ tls: { mode: "self-signed" } });
   const risks = stackRisks(c.plan, c.hosts, c.cloud, c.raw);
   t.deepEqual(risks.map((r) => [r.rule, r.key]), [["self-signed-certificate", "dhis2:tls.mode"]]);
-  t.is(loadStackFile(ROOT, "local").plan.config.tls.mode, "self-signed");
+  const test = cloudCase({ tls: { mode: "self-signed" }, testStack: true });
+  t.deepEqual(stackRisks(test.plan, test.hosts, test.cloud, test.raw), []);
+  const local = loadStackFile(ROOT, "local").plan.config;
+  t.is(local.tls.mode, "self-signed");
+  t.true(local.testStack);
 });
 
 test("secret-in-plain-text fires for a relay password or an SSH private key written in plain text", (t) => {

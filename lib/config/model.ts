@@ -111,6 +111,8 @@ export interface DeploymentConfig {
   readonly platform: Platform;
   readonly isolation: Isolation;
   readonly domain: string;
+  /** Marked as a test stack (dhis2:testStack): the policy pack accepts a self-signed certificate. */
+  readonly testStack: boolean;
   /** Private IPv4 network of the deployment. */
   readonly networkCidr: string;
   readonly postgres: {

@@ -198,6 +198,8 @@ export const stackConfig = z.strictObject({
   isolation: z.enum(ISOLATIONS).optional(),
   /** Public DNS name of the proxy. */
   domain: hostname.optional(),
+  /** A test, training or demonstration stack: the policy pack accepts test-only choices (a self-signed certificate). */
+  testStack: z.boolean({ error: "must be true or false" }).optional(),
   /** Private network of the deployment (LXD bridge or cloud network), IPv4, /16 to /26. */
   network: z.strictObject({ cidr: privateNetworkCidr.optional() }).optional(),
   /** The operating system of every node, or a default and one per role (debian-12). */

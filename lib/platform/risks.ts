@@ -67,8 +67,8 @@ export function stackRisks(plan: Plan, hosts: readonly HostPlan[], cloud: CloudP
     }
   }
   // 5: a certificate browsers warn about, on a stack that is not this machine's test stack
-  if (config.tls.mode === "self-signed" && config.platform !== "local") {
-    risks.push({ rule: "self-signed-certificate", key: "dhis2:tls.mode", message: `tls.mode self-signed on platform ${config.platform}: users learn to click through certificate warnings; use letsencrypt or provided` });
+  if (config.tls.mode === "self-signed" && !config.testStack) {
+    risks.push({ rule: "self-signed-certificate", key: "dhis2:tls.mode", message: `tls.mode self-signed on a stack not marked as a test stack (platform ${config.platform}): users learn to click through certificate warnings; use letsencrypt or provided, or set dhis2:testStack: true for a test, training or demonstration stack` });
   }
   // 6: secrets must be set with `pulumi config set --secret` (encrypted in the stack file)
   const smtp = ((raw.alerts as Record<string, unknown> | undefined)?.smtp ?? {}) as Record<string, unknown>;

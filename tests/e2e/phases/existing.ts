@@ -84,6 +84,7 @@ function writeExistingStack(artifacts: Artifacts, publicKey: string, hostKeys: R
     "dhis2:platform": "existing",
     "dhis2:isolation": "vm",
     "dhis2:domain": DOMAIN,
+    "dhis2:testStack": true,
     // PostgreSQL 13 and DHIS2 2.40 on Tomcat 9 (javax): what Debian 11 packages
     "dhis2:os": { default: "debian-12", database: SERVER_OS.database },
     "dhis2:postgresVersion": 13,

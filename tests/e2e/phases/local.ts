@@ -24,7 +24,7 @@ import { lxdDataVolumes } from "../../../lib/render/lxd";
 import { PATHS } from "../../../lib/render/paths";
 import { writeGeneratedSecrets,
   assert, check, compareSettings, connects, curl, DOMAIN, env, generatedSecrets, inContainer, outputs, planOf, pulumi, record,
-  ROOT, run, secretsInState, showSettings, tail, timedUp, url, volumesWithPrefix, waitForPing, type E2eStack,
+  ROOT, run, WORK, secretsInState, showSettings, tail, timedUp, url, volumesWithPrefix, waitForPing, type E2eStack,
 } from "../harness";
 import { checkDatabaseRuntime, checkInstanceRuntime, standInRuntime } from "../runtime";
 import { startSmtpSink, type SmtpSink } from "../smtp-sink";
@@ -180,9 +180,24 @@ async function deployedChecks(stack: E2eStack, sink: SmtpSink, keep: boolean, ga
   });
 
   // f. nothing to change -----------------------------------------------------------------------
-  await check("f", "pulumi preview --expect-no-changes passes", async () => {
-    const r = await pulumi(stack.name, ["preview", "--expect-no-changes"]);
+  const pack = path.join(ROOT, "policy");
+  await check("f", "pulumi preview --expect-no-changes --policy-pack policy passes: no change, every policy of the toolkit's pack satisfied", async () => {
+    const r = await pulumi(stack.name, ["preview", "--expect-no-changes", "--policy-pack", pack]);
     assert(r.code === 0, tail(r.stdout + r.stderr));
+    const line = r.stdout.split("\n").find((l) => /dhis2-toolkit@v/.test(l));
+    assert(line && !/❌/.test(line), `no passing policy pack in the output:\n${tail(r.stdout)}`);
+    return line.trim();
+  });
+  await check("f", "the policy pack fails the same stack not marked as a test stack (dhis2-no-self-signed-outside-tests, mandatory)", async () => {
+    const dir = fs.mkdtempSync(path.join(WORK, "policy-"));
+    const copy = path.join(dir, `Pulumi.${stack.name}.yaml`);
+    fs.writeFileSync(copy, fs.readFileSync(stackFile(stack.name), "utf8").replace(/^  dhis2:testStack: true$/m, "  dhis2:testStack: false"), { mode: 0o600 });
+    const r = await pulumi(stack.name, ["preview", "--policy-pack", pack, "--config-file", copy]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    assert(r.code !== 0, `the preview passed: ${tail(r.stdout)}`);
+    const violation = r.stdout.split("\n").find((l) => /\[mandatory\]\s+dhis2-no-self-signed-outside-tests/.test(l));
+    assert(violation, `no violation of dhis2-no-self-signed-outside-tests:\n${tail(r.stdout + r.stderr, 30)}`);
+    return violation.trim();
   });
   await check("f", "a second pulumi up changes nothing", async () => {
     const r = await timedUp(stack, "second pulumi up (no changes)", ["--expect-no-changes"]);
