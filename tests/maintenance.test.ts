@@ -63,9 +63,9 @@ test("the window's script upgrades only the data path packages installed here, t
   ]);
 });
 
-test("the local platform gets no maintenance window (its containers are rebuilt from fresh images)", (t) => {
+test("the local platform's containers get the maintenance window too (they live as long as servers)", (t) => {
   const plan = load({ platform: "local", sizes: { host: { cpus: 2, memoryGb: 8 } }, instances: [{ name: "production", version: "2.42.1" }] }).plan;
   for (const h of renderDeployment(plan, { secrets: placeholderSecrets(plan) })) {
-    t.false(h.files.some((f) => f.path.includes("maintenance")), h.host);
+    t.true(h.files.some((f) => f.path.includes("maintenance")), h.host);
   }
 });

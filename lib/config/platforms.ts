@@ -32,7 +32,7 @@ export interface PlatformRules {
   readonly serverTypes: boolean;
   /** The servers are handed over (dhis2:servers). */
   readonly handedOver: boolean;
-  /** Unattended security upgrades on its hosts (servers update themselves; containers are rebuilt). */
+  /** Unattended security upgrades on its hosts, the data path in the maintenance window (every platform: a local container lives as long as a server). */
   readonly unattendedUpgrades: boolean;
   /** This machine's address and ports forwarded to the proxy container are a choice (dhis2:lxd.forward); servers forward their public 80 and 443. */
   readonly forwardChoice: boolean;
@@ -60,7 +60,7 @@ export const PLATFORM_RULES: Readonly<Record<Platform, PlatformRules>> = {
     nativeOsChoice: true,
     serverTypes: false,
     handedOver: false,
-    unattendedUpgrades: false,
+    unattendedUpgrades: true,
     forwardChoice: true,
   },
   // handed-over servers run what the data centre installed: dhis2:os says what that is

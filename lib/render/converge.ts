@@ -16,6 +16,7 @@
 import type { RenderedFile } from "./file";
 import { PATHS } from "./paths";
 import { OS_IMAGES } from "../os/images";
+import { PLATFORM_RULES } from "../config/platforms";
 import { renderTemplate } from "./engine";
 import type { Role, RoleContext, RoleStep } from "../roles/types";
 
@@ -62,8 +63,8 @@ export function setupScript(ctx: RoleContext, roles: readonly Role[], packages: 
     role: ctx.node.role,
     packages,
     masked: setups.flatMap((s) => s.masked ?? []),
-    // the local platform's containers are rebuilt from a fresh image; servers update themselves
-    unattendedUpgrades: config.platform !== "local",
+    // every host installs its security updates itself (the data path in the maintenance window)
+    unattendedUpgrades: PLATFORM_RULES[config.platform].unattendedUpgrades,
     nginxSites: setups.some((s) => s.nginx) ? PATHS.nginxSites : false,
     preflights: setups.flatMap((s) => (s.preflight ? [s.preflight.trimEnd()] : [])),
     sections: setups.flatMap((s) => (s.section ? [s.section.trimEnd()] : [])),

@@ -2,8 +2,9 @@
  * The maintenance window of a server (dhis2:maintenance.window): unattended-upgrades installs
  * security updates daily except the data path (PostgreSQL, Tomcat, the JDK), whose upgrades
  * restart the database or DHIS2; a timer upgrades those in the window. Templates: templates/host/.
- * Not on the local platform (its containers are rebuilt from fresh images).
+ * On every platform (PLATFORM_RULES unattendedUpgrades): a local container lives as long as a server.
  */
+import { PLATFORM_RULES } from "../../config/platforms";
 import type { Plan } from "../../plan";
 import { renderTemplate } from "../../render/engine";
 import { file, type RenderedFile } from "../../render/file";
@@ -25,7 +26,7 @@ export function maintenanceCalendar(window: string): string {
 
 export function maintenanceFiles(plan: Plan): RenderedFile[] {
   const { stack, maintenance } = plan.config;
-  if (plan.config.platform === "local") return [];
+  if (!PLATFORM_RULES[plan.config.platform].unattendedUpgrades) return [];
   const ctx = { stack, window: maintenance.window, dataPath: DATA_PATH_PACKAGES };
   return [
     file(PATHS.maintenanceApt, renderTemplate("host/maintenance-apt.conf.hbs", ctx), "0644", "root", "root"),
