@@ -23,7 +23,7 @@ import { loadStackFile } from "../lib/load";
 import { lxdRoleImages } from "../lib/render/lxd";
 import { renderDeployment } from "../lib/render/hosts";
 import { placeholderSecrets } from "../lib/render/secrets";
-import { dhis2SchemaSql, metadataSql } from "../tests/support/dhis2-schema";
+import { buildStandIns } from "../tests/e2e/standin";
 import { PROJECT_DIR, run } from "../scripts/lib/stack-hosts";
 import { table } from "./harness/util";
 
@@ -57,12 +57,8 @@ async function artifacts(): Promise<{ war: string; glowroot: string }> {
   const war = path.join(out, "dhis2-standin.war");
   const glowroot = path.join(out, "glowroot-standin-dist.zip");
   if (fs.existsSync(war) && fs.existsSync(glowroot)) return { war, glowroot };
-  fs.mkdirSync(out, { recursive: true });
-  const schema = path.join(WORK, "standin-schema.sql");
-  fs.writeFileSync(schema, dhis2SchemaSql("trackedentity") + metadataSql());
-  const r = await run("bash", [path.join(PROJECT_DIR, "tests/e2e/standin/build.sh"), out, schema]);
-  if (r.code !== 0) throw new Error(`building the stand-ins failed: ${r.stderr}`);
-  return { war, glowroot };
+  const built = buildStandIns(WORK);
+  return { war: built.war, glowroot: built.glowroot };
 }
 
 function writeStack(a: { war: string; glowroot: string }, databaseMemoryGb?: number): void {

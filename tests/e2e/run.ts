@@ -15,7 +15,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { dhis2SchemaSql, metadataSql } from "../support/dhis2-schema";
+import { buildStandIns } from "./standin";
 import { volumesWithPrefix, check, curl, env, lxdStack, PASSPHRASE, record, removeStack, ROOT, run, summary, WORK, assert } from "./harness";
 import { existingPhase, removeExisting } from "./phases/existing";
 import { printWhatRan } from "./runtime";
@@ -27,25 +27,11 @@ import { MAIN, mainStack, stackFile, writeMainStack, type Artifacts } from "./st
 const KEEP = process.env.DHIS2_E2E_KEEP === "1";
 
 /** The stand-in WARs (jakarta, javax, embedded) and glowroot archive (tests/e2e/standin), built with the JDK. */
-async function buildStandIns(): Promise<Artifacts> {
-  const out = path.join(WORK, "artifacts");
-  fs.mkdirSync(out, { recursive: true });
-  // what DHIS2's migrations would create: the tracker tables of each era, and some metadata
-  const schema = (era: Parameters<typeof dhis2SchemaSql>[0]) => {
-    const file = path.join(WORK, `standin-schema-${era}.sql`);
-    fs.writeFileSync(file, dhis2SchemaSql(era) + metadataSql());
-    return file;
-  };
+function standIns(): Artifacts {
   const t0 = Date.now();
-  const r = await run("bash", [path.join(ROOT, "tests/e2e/standin/build.sh"), out, schema("trackedentity"), schema("tei"), schema("split-events")]);
-  if (r.code !== 0) throw new Error(`building the stand-ins failed:\n${r.stdout}\n${r.stderr}`);
+  const artifacts = buildStandIns(WORK);
   console.log(`stand-ins built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  return {
-    war: path.join(out, "dhis2-standin.war"),
-    warJavax: path.join(out, "dhis2-standin-javax.war"),
-    warEmbedded: path.join(out, "dhis2-standin-embedded.war"),
-    glowroot: path.join(out, "glowroot-standin-dist.zip"),
-  };
+  return artifacts;
 }
 
 /** The run's result, after what really ran on each stack. */
@@ -92,7 +78,7 @@ async function main(): Promise<number> {
   console.log(`Pulumi log: ${path.join(WORK, "pulumi.log")}${localAnswered ? "; a local stack answers on this machine: the run leaves it alone" : ""}`);
 
   await cleanSlate();
-  const artifacts = await buildStandIns();
+  const artifacts = standIns();
   if (process.env.DHIS2_E2E_ONLY === "existing") {
     // for working on the SSH path alone; the full run (the default, and CI) does every phase
     console.log("DHIS2_E2E_ONLY=existing: phase (i) only");

@@ -8,16 +8,9 @@ import * as path from "node:path";
 import { parseDocument } from "yaml";
 import { lxdStack, ROOT, type E2eStack } from "./harness";
 
+import type { Artifacts } from "./standin";
 /** The run's stand-ins: DHIS2's WAR and glowroot's archive (tests/e2e/standin). */
-export interface Artifacts {
-  /** Jakarta servlet webapp (Tomcat 10.1; DHIS2 2.41/2.42's schema). */
-  readonly war: string;
-  /** javax servlet webapp (Tomcat 9; DHIS2 2.40's schema). */
-  readonly warJavax: string;
-  /** Executable WAR with an embedded Tomcat 10.1 (DHIS2 2.44's way; 2.43+'s schema). */
-  readonly warEmbedded: string;
-  readonly glowroot: string;
-}
+export type { Artifacts } from "./standin";
 
 export const stackFile = (name: string) => path.join(ROOT, "stacks", `Pulumi.${name}.yaml`);
 
