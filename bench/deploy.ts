@@ -61,7 +61,7 @@ async function artifacts(): Promise<{ war: string; glowroot: string }> {
   return { war: built.war, glowroot: built.glowroot };
 }
 
-function writeStack(a: { war: string; glowroot: string }, databaseMemoryGb?: number): void {
+function writeStack(a: { war: string; glowroot: string }): void {
   const doc = parseDocument(fs.readFileSync(path.join(PROJECT_DIR, "stacks", "Pulumi.local.yaml"), "utf8"));
   doc.commentBefore = " Written by bench/deploy.ts: the local stack with the end-to-end test's STAND-INS, on its own network and ports.";
   (doc.getIn(["config", "dhis2:instances"]) as { items: unknown[] }).items.forEach((_, i) => doc.setIn(["config", "dhis2:instances", i, "war"], a.war));
@@ -69,7 +69,13 @@ function writeStack(a: { war: string; glowroot: string }, databaseMemoryGb?: num
   doc.setIn(["config", "dhis2:network"], doc.createNode({ cidr: "10.231.45.0/24" }));
   doc.setIn(["config", "dhis2:lxd"], doc.createNode({ bridge: "dhis2bench0", forward: { address: "127.0.0.1", http: 10380, https: 10743 } }));
   doc.setIn(["config", "dhis2:alerts", "smtp"], doc.createNode({ host: "10.231.45.1", port: 2525, security: "none" }));
-  if (databaseMemoryGb) doc.setIn(["config", "dhis2:sizes", "database"], doc.createNode({ memoryGb: databaseMemoryGb }));
+  fs.writeFileSync(STACK_FILE, doc.toString());
+}
+
+/** More memory for the database, in the stack file as it is (it holds the generated secrets by now). */
+function setDatabaseMemory(gb: number): void {
+  const doc = parseDocument(fs.readFileSync(STACK_FILE, "utf8"));
+  doc.setIn(["config", "dhis2:sizes", "database"], doc.createNode({ memoryGb: gb }));
   fs.writeFileSync(STACK_FILE, doc.toString());
 }
 
@@ -94,7 +100,7 @@ async function round(kind: "cold" | "warm", a: { war: string; glowroot: string }
   if (secrets.code !== 0) throw new Error(`npm run secrets: ${secrets.stderr}`);
   if (!await timed(`${kind}: first pulumi up (everything created)`, ["up", "--yes", "--skip-preview"])) return;
   await timed(`${kind}: pulumi up, no change`, ["up", "--yes", "--skip-preview", "--expect-no-changes"]);
-  writeStack(a, 4);
+  setDatabaseMemory(4);
   await timed(`${kind}: resize pulumi up (database memory 4 GB)`, ["up", "--yes", "--skip-preview"]);
   await timed(`${kind}: pulumi destroy`, ["destroy", "--yes", "--skip-preview", "--exclude-protected"]);
   await removeStack();
