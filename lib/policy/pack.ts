@@ -23,54 +23,34 @@ export function stackFacts(stack: string, project: Record<string, unknown>): Sta
 const view = (args: ResourceValidationArgs): ResourceView => ({ type: args.type, name: args.name, props: args.props as Record<string, unknown>, protect: args.opts.protect });
 const report = (found: readonly string[], reportViolation: ReportViolation) => { for (const v of found) reportViolation(v); };
 
+/** A mandatory policy that reports what a rule finds on each resource. */
+function resourcePolicy(name: string, description: string, rule: (r: ResourceView) => string[]): Policies[number] {
+  return { name, description, enforcementLevel: "mandatory", validateResource: (args, reportViolation) => report(rule(view(args)), reportViolation) };
+}
+
+/** A mandatory policy that reports what a rule finds on the stack (nothing when its input is missing). */
+function stackPolicy<T>(name: string, description: string, input: () => T | undefined, rule: (x: T) => string[]): Policies[number] {
+  return {
+    name, description, enforcementLevel: "mandatory",
+    validateStack: (_args, reportViolation) => {
+      const x = input();
+      if (x !== undefined) report(rule(x), reportViolation);
+    },
+  };
+}
+
 /** The policies, given how to get the stack's facts and its stack file (policy/index.ts reads them from the engine and the disk). */
 export function dhis2Policies(facts: () => StackFacts | undefined, stackFile: () => string | undefined): Policies {
   return [
-    {
-      name: "dhis2-internet-only-to-the-proxy",
-      description: "Nothing but the proxy's ports 80 and 443 is open to 0.0.0.0/0 or ::/0 (security groups, Hetzner firewalls).",
-      enforcementLevel: "mandatory",
-      validateResource: (args, reportViolation) => report(internetIngress(view(args)), reportViolation),
-    },
-    {
-      name: "dhis2-ssh-from-admin-networks",
-      description: "SSH (22) only from dhis2:admin.allowedCidrs.",
-      enforcementLevel: "mandatory",
-      validateResource: (args, reportViolation) => {
-        const f = facts();
-        if (f) report(sshIngress(view(args), f), reportViolation);
-      },
-    },
-    {
-      name: "dhis2-no-public-address-behind-the-proxy",
-      description: "No public address on the database, the monitor or the DHIS2 instances.",
-      enforcementLevel: "mandatory",
-      validateResource: (args, reportViolation) => report(publicAddress(view(args)), reportViolation),
-    },
-    {
-      name: "dhis2-data-volumes-protected",
-      description: "The data volumes (PostgreSQL, the DHIS2 file store) are protected from deletion (and Hetzner's deleteProtection).",
-      enforcementLevel: "mandatory",
-      validateResource: (args, reportViolation) => report(dataVolumes(view(args)), reportViolation),
-    },
-    {
-      name: "dhis2-no-self-signed-outside-tests",
-      description: "dhis2:tls.mode self-signed only on a stack with dhis2:testStack: true.",
-      enforcementLevel: "mandatory",
-      validateStack: (_args, reportViolation) => {
-        const f = facts();
-        if (f) report(selfSigned(f), reportViolation);
-      },
-    },
-    {
-      name: "dhis2-secrets-encrypted",
-      description: "Every secret stack value (provider tokens, SSH key, SMTP and object store passwords, generated passwords) is encrypted in the stack file.",
-      enforcementLevel: "mandatory",
-      validateStack: (_args, reportViolation) => {
-        const text = stackFile();
-        if (text !== undefined) report(plaintextSecrets(text), reportViolation);
-      },
-    },
+    resourcePolicy("dhis2-internet-only-to-the-proxy", "Nothing but the proxy's ports 80 and 443 is open to 0.0.0.0/0 or ::/0 (security groups, Hetzner firewalls).", internetIngress),
+    resourcePolicy("dhis2-ssh-from-admin-networks", "SSH (22) only from dhis2:admin.allowedCidrs.", (r) => {
+      const f = facts();
+      return f ? sshIngress(r, f) : [];
+    }),
+    resourcePolicy("dhis2-no-public-address-behind-the-proxy", "No public address on the database, the monitor or the DHIS2 instances.", publicAddress),
+    resourcePolicy("dhis2-data-volumes-protected", "The data volumes (PostgreSQL, the DHIS2 file store) are protected from deletion (and Hetzner's deleteProtection).", dataVolumes),
+    stackPolicy("dhis2-no-self-signed-outside-tests", "dhis2:tls.mode self-signed only on a stack with dhis2:testStack: true.", facts, selfSigned),
+    stackPolicy("dhis2-secrets-encrypted", "Every secret stack value (provider tokens, SSH key, SMTP and object store passwords, generated passwords) is encrypted in the stack file.", stackFile, plaintextSecrets),
   ];
 }
 
