@@ -46,7 +46,13 @@ ip netns exec "$srv" nft -f "$rules"
 ip netns exec "$srv" nc.openbsd -lk "$srv_addr" "$port" >/dev/null 2>&1 </dev/null &
 listener=$!
 trap 'kill "$listener" 2>/dev/null || true; cleanup' EXIT
-sleep 0.3
+# the first attempt only once the listener listens (a fixed pause lost one connection, refused, on
+# a busy machine): up to 10 s
+i=0
+until ip netns exec "$srv" ss -Hltn "sport = :$port" | grep -q .; do
+  i=$((i+1)); [ "$i" -lt 200 ] || { echo "the listener did not start" >&2; exit 1; }
+  sleep 0.05
+done
 # the client's loop runs inside its namespace (one ip netns exec), so the attempts follow each
 # other quickly. A dropped SYN is never answered: nc gives up after 1 s (-w 1), so each drop lets
 # the limit refill a little; an answered one counts however slow this machine is (no shorter
