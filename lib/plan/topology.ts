@@ -48,6 +48,11 @@ export interface Topology {
   readonly database: Node;
   readonly monitor: Node;
   readonly instances: readonly Node[];
+  /**
+   * The addresses kept for on-demand instances (docs/instances.md), when the stack has them: a
+   * CIDR the database and the proxy accept those instances from.
+   */
+  readonly onDemand?: string;
 }
 
 /** The address at `offset` in a network. */
@@ -61,6 +66,27 @@ export function addressAt(cidr: string, offset: number): string {
 /** IPv4 address bytes ↔ an unsigned 32-bit number. */
 const bytesToNumber = (b: number[]) => (((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]!) >>> 0;
 const numberToBytes = (n: number) => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+
+/**
+ * On-demand instances (staging, training; scripts/instance.ts) get the addresses .48 to .63 of the
+ * stack's network (a /28 below the DHCP half), on the local platform, where they are containers on
+ * the stack's own bridge. A network smaller than /25 has no room for them.
+ */
+export const ON_DEMAND = { firstOffset: 48, slots: 16, prefix: 28 } as const;
+
+/** The on-demand instances' CIDR of a stack, or undefined when it has none. */
+export function onDemandRange(config: Pick<DeploymentConfig, "platform" | "networkCidr">): string | undefined {
+  if (config.platform !== "local") return undefined;
+  const [, prefix] = ipaddr.parseCIDR(config.networkCidr);
+  if (prefix > 25) return undefined;
+  return `${addressAt(config.networkCidr, ON_DEMAND.firstOffset)}/${ON_DEMAND.prefix}`;
+}
+
+/** The address of on-demand slot `slot` (0 to ON_DEMAND.slots - 1). */
+export function onDemandAddress(cidr: string, slot: number): string {
+  if (!Number.isInteger(slot) || slot < 0 || slot >= ON_DEMAND.slots) throw new Error(`on-demand slot ${slot} is not 0 to ${ON_DEMAND.slots - 1}`);
+  return addressAt(cidr, ON_DEMAND.firstOffset + slot);
+}
 
 export function allNodes(t: Topology): Node[] {
   return [t.proxy, ...t.instances, t.database, t.monitor];
@@ -121,6 +147,7 @@ export function planTopology(config: DeploymentConfig, sizing: SizingPlan): Topo
     database,
     monitor,
     instances,
+    onDemand: onDemandRange(config),
   };
 }
 

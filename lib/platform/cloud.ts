@@ -106,6 +106,7 @@ export interface CloudPlan {
 function ruleFrom(plan: Plan, f: Flow, addresses: Record<string, string>): FirewallRule {
   if (f.from.kind === "internet") return { port: f.port, source: { kind: "anywhere" }, purpose: f.purpose };
   if (f.from.kind === "admin") return { port: f.port, source: { kind: "cidrs", cidrs: plan.config.admin.allowedCidrs }, purpose: f.purpose };
+  if (f.from.kind === "onDemand") return { port: f.port, source: { kind: "cidrs", cidrs: [plan.topology.onDemand!] }, purpose: f.purpose };
   const server = f.from.name;
   return { port: f.port, source: { kind: "server", server, address: addresses[server] ?? sourceAddress(plan.topology, f.from)! }, purpose: f.purpose };
 }

@@ -7,6 +7,8 @@
 export const PATHS = {
   nginxConf: "/etc/nginx/nginx.conf",
   nginxSites: "/etc/nginx/dhis2",
+  /** The proxy's locations of on-demand instances, one file each (scripts/instance.ts; docs/instances.md). */
+  nginxOnDemand: "/etc/nginx/dhis2-ondemand",
   htpasswd: "/etc/nginx/dhis2-monitoring.htpasswd",
   tlsDir: (hostname: string) => `/etc/ssl/dhis2/${hostname}`,
   /** Where certbot puts its certificates; a deploy hook copies them into tlsDir (tls.mode letsencrypt). */

@@ -6,8 +6,9 @@
 import { allNodes, type Node, type Topology } from "../plan/topology";
 import type { Flow, FlowSource } from "./types";
 
-/** The private address of a flow's source (undefined for internet/admin). */
+/** The private address of a flow's source (a CIDR for on-demand instances; undefined for internet/admin). */
 export function sourceAddress(t: Topology, s: FlowSource): string | undefined {
+  if (s.kind === "onDemand") return t.onDemand;
   return s.kind === "node" ? allNodes(t).find((n) => n.name === s.name)?.address : undefined;
 }
 

@@ -15,7 +15,9 @@ import type { DeploymentSecrets } from "../render/secrets";
 export type FlowSource =
   | { readonly kind: "internet" }
   | { readonly kind: "admin" }
-  | { readonly kind: "node"; readonly name: string };
+  | { readonly kind: "node"; readonly name: string }
+  /** The on-demand instances' addresses (Topology.onDemand). */
+  | { readonly kind: "onDemand" };
 
 /** A network flow the deployment allows; anything not listed is refused by every firewall. */
 export interface Flow {

@@ -57,7 +57,7 @@ export function nodeFirewall(plan: Plan, node: HostNode, flows: readonly Flow[])
   const rules = flows.filter((f) => f.to === node.name).map((f) => {
     let match = "";
     if (f.from.kind === "admin") match = setMatch(plan.config.admin.allowedCidrs);
-    else if (f.from.kind === "node") match = setMatch([sourceAddress(plan.topology, f.from)!]);
+    else if (f.from.kind === "node" || f.from.kind === "onDemand") match = setMatch([sourceAddress(plan.topology, f.from)!]);
     return { match, port: f.port, purpose: f.purpose, limitNew: f.from.kind === "admin" && f.port === PORTS.ssh };
   });
   const nat = natGateway(plan.config, plan.topology) === node.name ? { network: plan.config.networkCidr } : undefined;

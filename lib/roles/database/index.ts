@@ -42,6 +42,7 @@ function files({ plan }: RoleContext): RenderedFile[] {
       stack: config.stack,
       version: plan.postgres.version,
       instances: plan.instances.map((i) => ({ name: i.config.name, database: i.database, user: i.databaseUser, cidr: hostCidr(i.node.address) })),
+      onDemand: topology.onDemand ?? false,
     }), "0640", "postgres", "postgres", "systemctl reload postgresql"),
     file(`${PATHS.muninPlugins}/dhis2_postgresql_log`, renderTemplate("database/munin-postgresql-log.sh.hbs", {
       stack: config.stack,
@@ -116,5 +117,8 @@ export const database: Role = {
   muninPluginSettings: () => [renderTemplate("database/munin-plugins.conf.hbs", { port: PORTS.postgres })],
   // post-provision: pg_trgm, btree_gin and the trigram indexes of each instance, once DHIS2 made its schema
   postProvision: ({ plan }) => plan.instances.map((i) => ({ name: `tracker-search-indexes-${i.config.name}.sh`, content: searchIndexScript(searchIndexTarget(plan, i)), runAs: "postgres" })),
-  flows: ({ topology, instances }) => instances.map((i) => flow(fromNode(i.node), topology.database, PORTS.postgres, `database of ${i.config.name}`)),
+  flows: ({ topology, instances }) => [
+    ...instances.map((i) => flow(fromNode(i.node), topology.database, PORTS.postgres, `database of ${i.config.name}`)),
+    ...(topology.onDemand ? [flow({ kind: "onDemand" }, topology.database, PORTS.postgres, "databases of on-demand instances")] : []),
+  ],
 };

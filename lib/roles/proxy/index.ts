@@ -79,6 +79,7 @@ function files(ctx: RoleContext, secrets: DeploymentSecrets): RenderedFile[] {
         ? plan.instances.map((i) => ({ name: i.config.name, path: glowrootPath(i.config.name), upstream: `glowroot_${i.config.name}` }))
         : [],
       munin: isMain ? { address: topology.monitor.address, port: PORTS.muninWeb } : false,
+      onDemandDir: isMain && topology.onDemand ? PATHS.nginxOnDemand : false,
     }), "0644", "root", "root", "systemctl reload nginx"));
   }
   out.push(file(PATHS.htpasswd, `${secrets.monitoringHtpasswd}\n`, "0640", "root", "www-data", undefined, true));
