@@ -12,6 +12,8 @@ import { ConfigError } from "./lib/config/model";
 import { decodeEngineConfig, engineSecretSource } from "./lib/config/stack-file";
 import { loadDeployment, type LoadedDeployment } from "./lib/load";
 import { Dhis2Deployment } from "./components/deployment";
+import { loadOnDemand, type OnDemandPlan } from "./lib/ondemand/plan";
+import { OnDemandInstance } from "./components/ondemand";
 
 const stack = pulumi.getStack();
 const source = `stack ${stack} (stacks/Pulumi.${stack}.yaml)`;
@@ -30,7 +32,37 @@ async function load(): Promise<LoadedDeployment> {
   }
 }
 
+/** An on-demand instance's stack (`dhis2:onDemand`, made by `npm run instance`; docs/instances.md). */
+async function loadInstance(project: Record<string, unknown>): Promise<OnDemandPlan> {
+  try {
+    const od = loadOnDemand(stack, project, process.cwd(), source, engineSecretSource(process.env.PULUMI_CONFIG_SECRET_KEYS));
+    const missing = [...deployProblems(od.plan.config), ...await artifactUrlProblems(od.plan.config)];
+    if (missing.length) throw new ConfigError(source, missing);
+    return od;
+  } catch (e) {
+    if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
+    throw e;
+  }
+}
+
 export = async () => {
+  const raw = decodeEngineConfig(pulumi.runtime.allConfig());
+  if (raw.project.onDemand !== undefined) {
+    const od = await loadInstance(raw.project);
+    const instance = new OnDemandInstance(od.spec.name, { onDemand: od });
+    return {
+      /** The instance's URL on the country's proxy. */
+      url: instance.url,
+      container: instance.container,
+      address: instance.address,
+      /** What it is: its country stack, source instance, version, size, seed and expiry. */
+      onDemand: {
+        from: od.spec.from, source: od.spec.source, version: od.instance.config.runtime.display,
+        size: od.spec.sizeName, cpus: od.instance.node.budget.cpus, memoryMb: od.instance.node.budget.memoryMb, heapMb: od.instance.jvm.heapMb,
+        seed: od.spec.seed, scrub: od.spec.scrub, created: od.spec.created, expires: od.spec.expires,
+      },
+    };
+  }
   const { plan, cloud, warnings } = await load();
   for (const w of warnings) pulumi.log.warn(w);
   const deployment = new Dhis2Deployment("dhis2", { plan, cloud });

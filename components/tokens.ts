@@ -9,6 +9,7 @@ export const TOKENS = {
   htpasswdLine: "dhis2:secret:HtpasswdLine",
   trackerSearchIndexes: "dhis2:role:TrackerSearchIndexes",
   hostVerification: "dhis2:host:HostVerification",
+  onDemandInstance: "dhis2:ondemand:Instance",
   platform: {
     lxd: "dhis2:platform:Lxd",
     existing: "dhis2:platform:Existing",

@@ -11,8 +11,8 @@
 #   hcloud plugins on every run; a machine that can fetch them keeps Pulumi's default. Checked
 #   once a day (tools/plugin-downloads.sh); DHIS2_PLUGIN_DOWNLOADS=yes|no decides instead;
 # - PULUMI_CONFIG_PASSPHRASE: unless a passphrase (or a passphrase file) is set, the local
-#   stack's documented passphrase `dhis2-local`, for the stacks `local` and `e2e*` only, which
-#   run on this machine. Every other stack needs its own: export PULUMI_CONFIG_PASSPHRASE_FILE=...
+#   stack's documented passphrase `dhis2-local`, for the stacks `local`, `e2e*` and their
+#   on-demand instances (`local-*`) only, which run on this machine. Every other stack needs its own: export PULUMI_CONFIG_PASSPHRASE_FILE=...
 # shellcheck shell=bash
 _dhis2_root=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 _dhis2_bin=$(bash "$_dhis2_root/tools/toolchain.sh") || return 1
@@ -29,7 +29,7 @@ DHIS2_LOCAL_PASSPHRASE=dhis2-local
 dhis2_default_passphrase() { # $1: stack name
   if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
     case "$1" in
-      local | e2e | e2e-*) export PULUMI_CONFIG_PASSPHRASE="$DHIS2_LOCAL_PASSPHRASE" ;;
+      local | local-* | e2e | e2e-*) export PULUMI_CONFIG_PASSPHRASE="$DHIS2_LOCAL_PASSPHRASE" ;;
     esac
   fi
 }

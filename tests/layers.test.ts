@@ -20,6 +20,7 @@ const LAYERS: readonly { readonly name: string; readonly modules: RegExp }[] = [
   { name: "platform", modules: /^platform\// },
   { name: "loading and docs", modules: /^(load\.ts|docs\/)/ },
   { name: "policy pack rules", modules: /^policy\// },
+  { name: "on-demand instances", modules: /^ondemand\// },
 ];
 
 function layerOf(rel: string): number {

@@ -11,7 +11,8 @@
  * reached). Prerequisites (LXD, toolchain, JDK) come from scripts/e2e.sh.
  *
  * DHIS2_E2E_KEEP=1 leaves every stack of the run deployed afterwards (no destroy, no clean-up);
- * DHIS2_E2E_ONLY=existing runs phase i alone, DHIS2_E2E_ONLY=upgrade phase u alone.
+ * DHIS2_E2E_ONLY=existing runs phase i alone, DHIS2_E2E_ONLY=upgrade phase u alone,
+ * DHIS2_E2E_ONLY=ondemand the first up and phase o.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -21,6 +22,8 @@ import { existingPhase, removeExisting } from "./phases/existing";
 import { printWhatRan } from "./runtime";
 import { failFastPhase } from "./phases/failfast";
 import { localPhase } from "./phases/local";
+import { onDemandAlone } from "./phases/ondemand";
+import { onDemandStacks } from "../../scripts/lib/ondemand";
 import { removeUpgradeServer, upgradePhase } from "./phases/pg-upgrade";
 import { MAIN, mainStack, stackFile, writeMainStack, type Artifacts } from "./stacks";
 
@@ -41,6 +44,11 @@ function finish(): number {
 }
 
 async function cleanSlate(): Promise<void> {
+  // on-demand instances of the run's stack first (their database lives on its database server)
+  for (const s of onDemandStacks(MAIN.name)) {
+    await removeStack(s.stack);
+    fs.rmSync(s.file, { force: true });
+  }
   await removeExisting();
   await removeUpgradeServer();
   // every data volume of the stack: the database's and each instance's file store
@@ -83,6 +91,12 @@ async function main(): Promise<number> {
     // for working on the SSH path alone; the full run (the default, and CI) does every phase
     console.log("DHIS2_E2E_ONLY=existing: phase (i) only");
     await existingPhase(artifacts).catch((e: Error) => { record("i", "existing servers over SSH", false, e.stack ?? e.message); });
+    return finish();
+  }
+  if (process.env.DHIS2_E2E_ONLY === "ondemand") {
+    console.log("DHIS2_E2E_ONLY=ondemand: the stack deployed, then phase (o) only");
+    writeMainStack(artifacts);
+    await onDemandAlone(mainStack()).catch((e: Error) => { record("o", "on-demand instances", false, e.stack ?? e.message); });
     return finish();
   }
   if (process.env.DHIS2_E2E_ONLY === "upgrade") {

@@ -10,6 +10,7 @@
  *   f. a second `pulumi up` changes nothing; no generated secret in plain text in the state
  *   t, l, x. testssl.sh, lynis and the secrets audit (phases/security.ts)
  *   k. backups: rows and a file backed up, deleted, restored by npm run restore (phases/backup.ts)
+ *   o. an on-demand training instance: create, list, pause, resume, reap (phases/ondemand.ts)
  *   s. `npm run status`: all green; a stopped PostgreSQL turns it red with the node and service
  *      named, the host's timer mails an alert, the next `pulumi up` starts it again
  *      the host verification of every container is in the stack output hostChecks (dd figure)
@@ -17,6 +18,7 @@
  *      table, 0 replacements, exit 0), then the upgrade itself: no replacement, rows kept
  *   h. `pulumi destroy --exclude-protected` keeps only the protected data
  */
+import { onDemandChecks } from "./ondemand";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PORTS } from "../../../lib/plan/topology";
@@ -227,6 +229,8 @@ async function deployedChecks(stack: E2eStack, sink: SmtpSink, keep: boolean, ga
   await securityChecks(stack);
   // k. backups that restore (phases/backup.ts)
   await backupChecks(stack);
+  // o. an on-demand training instance from the latest backup (phases/ondemand.ts)
+  await onDemandChecks(stack);
   await offsiteChecks(stack, sink, gateway);
 
   // s. health: npm run status, an alert when a service stops, pulumi up starts it again ---------
