@@ -17,7 +17,7 @@ import { placeholderSecrets } from "../lib/render/secrets";
 import { renderTemplate } from "../lib/render/engine";
 import { sqlLiteral } from "../lib/render/shell";
 import { memoryMb } from "../scripts/lib/ondemand";
-import { startThrowawayPostgres } from "./support/realtools";
+import { makeTestCertificate, startThrowawayPostgres } from "./support/realtools";
 
 const ROOT = path.resolve(__dirname, "..");
 const NOW = new Date("2026-12-03T10:00:00Z");
@@ -174,8 +174,34 @@ test("the rendered create script of a dump seed restores into the instance's rol
   const od = loadOnDemand("local-trainwk", { ...OWN, onDemand: { ...SPEC, seed: { kind: "dump", path: "/srv/x.dump" }, scrub: false } }, ROOT, "test");
   const s = onDemandScripts(od, { database: "PW" }).database;
   t.regex(s, /pg_restore --exit-on-error --no-owner --no-privileges --role=dhis2_trainwk -L/);
-  t.regex(s, /grep -v -E ' \(EXTENSION\|COMMENT\) - '/);
+  t.regex(s, /grep -v -E ' \(EXTENSION\|COMMENT\) - \|COMMENT - EXTENSION\|TABLE DATA public spatial_ref_sys '/);
   t.notRegex(s, /scrubbed: /);
   t.true(fs.existsSync(path.join(ROOT, "templates", "ondemand", "reap.cron.hbs")));
   t.truthy(os.tmpdir());
+});
+
+test("pg_hba on a real PostgreSQL: an on-demand role reaches its own database from the on-demand range, and no other", async (t) => {
+  // the rendered pg_hba.conf with loopback as the on-demand range (its real one is the country network's /28)
+  const hba = renderTemplate("database/pg_hba.conf.hbs", { stack: "local", version: 15, instances: [{ name: "production", database: "dhis2_production", user: "dhis2_production", cidr: "10.231.20.11/32" }], onDemand: "127.0.0.1/32" });
+  const pg = await startThrowawayPostgres({
+    confD: { path: "/etc/postgresql/15/main/conf.d/dhis2.conf", content: "password_encryption = scram-sha-256\n", mode: "0644", owner: "postgres", group: "postgres" },
+    hba: { path: "/etc/postgresql/15/main/pg_hba.conf", content: hba, mode: "0640", owner: "postgres", group: "postgres" },
+    sslCert: await makeTestCertificate(["localhost", "127.0.0.1"]),
+  });
+  t.teardown(() => pg.stop());
+  t.true(pg.hbaLoaded);
+  t.deepEqual(await pg.hbaErrors(), []);
+  const setup = await pg.query("CREATE ROLE dhis2_trainwk LOGIN PASSWORD 'test-only-secret'; CREATE DATABASE dhis2_trainwk OWNER dhis2_trainwk; CREATE DATABASE dhis2_production;");
+  t.is(setup.code, 0, setup.stderr);
+  const as = (database: string, sslmode = "require") => pg.query("SELECT current_user", { user: "dhis2_trainwk", database, host: "127.0.0.1", password: "test-only-secret", sslmode });
+  const own = await as("dhis2_trainwk");
+  t.is(own.code, 0, own.stderr);
+  t.is(own.stdout.trim(), "dhis2_trainwk");
+  for (const other of ["dhis2_production", "postgres"]) {
+    const r = await as(other);
+    t.not(r.code, 0);
+    t.regex(r.stderr, /rejects connection|no pg_hba\.conf entry/);
+  }
+  const plain = await as("dhis2_trainwk", "disable");
+  t.not(plain.code, 0, "without TLS");
 });

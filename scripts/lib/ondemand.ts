@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseDocument } from "yaml";
+import { isMap, parseDocument, Scalar } from "yaml";
 import { parseOnDemand, type OnDemandSpec } from "../../lib/ondemand/spec";
 import { containerName } from "../../lib/render/lxd";
 import { PROJECT_DIR, run } from "./stack-hosts";
@@ -39,7 +39,10 @@ export function writeOnDemandStack(stack: string, spec: OnDemandSpec): string {
   const file = stackFile(stack);
   const doc = parseDocument("config: {}\n");
   doc.commentBefore = ` On-demand instance ${spec.name} of stack ${spec.from}, made by npm run instance (docs/instances.md).\n Removed by npm run instance -- destroy ${spec.name} --from ${spec.from}, or by reap once it expires.`;
-  doc.setIn(["config", "dhis2:onDemand"], doc.createNode(spec));
+  const node = doc.createNode(spec);
+  // quoted: the Pulumi engine reads an unquoted time as a YAML timestamp and hands it over reformatted
+  if (isMap(node)) for (const key of ["created", "expires"]) (node.get(key, true) as Scalar).type = Scalar.QUOTE_DOUBLE;
+  doc.setIn(["config", "dhis2:onDemand"], node);
   fs.writeFileSync(file, doc.toString(), { mode: 0o644 });
   return file;
 }
@@ -48,7 +51,9 @@ export function writeOnDemandStack(stack: string, spec: OnDemandSpec): string {
 export function setExpiry(stack: string, expires: string): void {
   const file = stackFile(stack);
   const doc = parseDocument(fs.readFileSync(file, "utf8"));
-  doc.setIn(["config", "dhis2:onDemand", "expires"], expires);
+  const node = doc.createNode(expires);
+  node.type = Scalar.QUOTE_DOUBLE;
+  doc.setIn(["config", "dhis2:onDemand", "expires"], node);
   fs.writeFileSync(file, doc.toString());
 }
 
