@@ -120,12 +120,34 @@ async function create(name: string, v: Record<string, string | boolean | string[
     return 1;
   }
   const outs = await ws.outputs();
-  say(`instance ${name}: created in ${seconds(started)} s`);
+  const firstStart = await waitForFirstStart({ stack, file: "", spec }, String(outs.address?.value ?? ""));
+  say(`instance ${name}: created in ${seconds(started)} s; ${firstStart}`);
   console.log(`created\t${name}\t${outs.url?.value ?? ""}\texpires ${spec.expires}\t${seconds(started)} s`);
   if (trainingPassword) {
     console.log(`training password (every login of ${name}; shown once, kept encrypted in stacks/Pulumi.${stack}.yaml): ${trainingPassword}`);
   }
   return 0;
+}
+
+/**
+ * DHIS2's first start on the copy, when its migrations run (an upgrade rehearsal's figure): from
+ * the service's start to the first answer of /api/ping on the instance itself, up to 30 minutes.
+ */
+async function waitForFirstStart(s: OnDemandStack, address: string): Promise<string> {
+  const container = instanceContainer(s);
+  const probe = `curl -s -o /dev/null -w '%{http_code}' --max-time 10 http://${address}:8080/${s.spec.name}/api/ping`;
+  const until = Date.now() + 30 * 60_000;
+  say(`instance ${s.spec.name}: waiting for DHIS2's first start on the copy (its database migrations run now)`);
+  for (;;) {
+    const r = await run("lxc", ["exec", container, "--", "sh", "-c", probe], { timeoutMs: 30_000 });
+    if (r.stdout.trim() === "200") break;
+    if (Date.now() > until) return "DHIS2 did not answer within 30 minutes of its start: see lxc exec " + container + " -- journalctl -u dhis2";
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+  const since = await run("lxc", ["exec", container, "--", "systemctl", "show", "dhis2", "-p", "ExecMainStartTimestamp", "--value"], { timeoutMs: 30_000 });
+  const startedAt = Date.parse(since.stdout.trim().replace(/^\w{3} /, "").replace(/ UTC$/, "Z").replace(" ", "T"));
+  const took = Number.isNaN(startedAt) ? "?" : ((Date.now() - startedAt) / 1000).toFixed(1);
+  return `DHIS2 ${s.spec.version ?? "of the source"} answered ${took} s after its start on the copy (its first start: the database migrations ran in this time)`;
 }
 
 async function destroyStack(s: OnDemandStack, ws?: Stack): Promise<boolean> {

@@ -18,7 +18,7 @@
  *      table, 0 replacements, exit 0), then the upgrade itself: no replacement, rows kept
  *   h. `pulumi destroy --exclude-protected` keeps only the protected data
  */
-import { onDemandChecks } from "./ondemand";
+import { onDemandChecks, rehearsalChecks } from "./ondemand";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PORTS } from "../../../lib/plan/topology";
@@ -231,6 +231,7 @@ async function deployedChecks(stack: E2eStack, sink: SmtpSink, keep: boolean, ga
   await backupChecks(stack);
   // o. an on-demand training instance from the latest backup (phases/ondemand.ts)
   await onDemandChecks(stack);
+  await rehearsalChecks(stack);
   await offsiteChecks(stack, sink, gateway);
 
   // s. health: npm run status, an alert when a service stops, pulumi up starts it again ---------

@@ -11,7 +11,7 @@
  * database, role and location gone; production untouched). Bad requests are refused first, with
  * nothing made. The times of create and reap are printed.
  */
-import { assert, check, curl, env, inContainer, pulumi, record, run, tail, timedUp, url, waitForPing, writeGeneratedSecrets, type E2eStack } from "../harness";
+import { assert, check, curl, env, inContainer, planOf, pulumi, record, run, tail, timedUp, url, waitForPing, writeGeneratedSecrets, type E2eStack } from "../harness";
 
 const NAME = "trainwk";
 const USERS = 40;
@@ -148,6 +148,35 @@ SQL`);
   });
 }
 
+/**
+ * An upgrade rehearsal: DHIS2 2.42.2 on a copy of production (2.42.1), its first start (the
+ * migrations) timed by create; then destroy removes it. The source runs a local WAR, so a WAR of
+ * the new version is required first.
+ */
+export async function rehearsalChecks(stack: E2eStack): Promise<void> {
+  const from = stack.name;
+  const war = planOf(stack).instances[0]!.config.war;
+  await check("o", "an upgrade rehearsal: create rehearsal --version 2.42.2 (refused without --war, the source's WAR being a local file) runs and times DHIS2's first start on a copy; destroy removes it", async () => {
+    const refused = await instance(["create", "rehearsal", "--from", from, "--version", "2.42.2"], 5 * 60_000);
+    assert(refused.code === 2 && /--war: is required with --version 2\.42\.2/.test(refused.stderr), `without --war: exit ${refused.code}: ${tail(refused.stderr, 8)}`);
+    const t0 = Date.now();
+    const r = await instance(["create", "rehearsal", "--from", from, "--version", "2.42.2", "--war", war, "--seed", "latest-backup", "--ttl", "1h"]);
+    const s = (Date.now() - t0) / 1000;
+    assert(r.code === 0, `exit ${r.code}: ${tail(r.stdout + r.stderr, 40)}`);
+    const first = /DHIS2 2\.42\.2 answered ([\d.]+) s after its start on the copy/.exec(r.stderr);
+    assert(first, `no first-start time: ${tail(r.stderr, 10)}`);
+    const listed = (await instance(["list", "--from", from], 120_000)).stdout.split("\n").find((l) => l.startsWith("rehearsal ")) ?? "";
+    assert(/2\.42\.2/.test(listed), `list: ${listed}`);
+    const d0 = Date.now();
+    const gone = await instance(["destroy", "rehearsal", "--from", from]);
+    const ds = (Date.now() - d0) / 1000;
+    assert(gone.code === 0, tail(gone.stdout + gone.stderr, 20));
+    const left = await run("lxc", ["list", "--format", "csv", "-c", "n", `dhis2-${from}-rehearsal`]);
+    assert(left.stdout.trim() === "", `container left: ${left.stdout}`);
+    return `created in ${s.toFixed(1)} s, DHIS2 2.42.2's first start on the copy ${first[1]} s; destroyed in ${ds.toFixed(1)} s`;
+  });
+}
+
 /** DHIS2_E2E_ONLY=ondemand: the stack deployed, then phase o alone (for working on it; CI runs every phase). */
 export async function onDemandAlone(stack: E2eStack): Promise<void> {
   const init = await pulumi(stack.name, ["stack", "init", "--secrets-provider", "passphrase"]);
@@ -158,4 +187,5 @@ export async function onDemandAlone(stack: E2eStack): Promise<void> {
   const ready = await waitForPing(stack, [""], 600_000);
   assert(ready.ok, ready.detail);
   await onDemandChecks(stack);
+  await rehearsalChecks(stack);
 }
