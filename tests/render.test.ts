@@ -8,7 +8,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadStackFile } from "../lib/load";
 import type { Plan } from "../lib/plan";
-import { listTemplates, renderedTemplates } from "../lib/render/engine";
+import { listTemplates, renderedTemplates, renderTemplate } from "../lib/render/engine";
+import { loadOnDemand } from "../lib/ondemand/plan";
+import { onDemandScripts } from "../lib/ondemand/render";
 import { previewArtifact } from "../lib/render/artifacts";
 import { deploymentCredentials } from "../lib/render/credentials";
 import { nodeRoleSteps, renderDeployment, scriptOf, type HostPlan } from "../lib/render/hosts";
@@ -79,6 +81,10 @@ test("every template under templates/ is used by some stack", (t) => {
     for (const server of cloud?.servers.filter((x) => x.volume) ?? []) dataVolumeScript(plan, server, cloud!.cloud, "12345");
   }
   htpasswdCommand("monitoring"); // components/secrets.ts
+  // on-demand instances (scripts/instance.ts, components/ondemand.ts): a scrubbed training copy and the reaper's cron file
+  const od = loadOnDemand("local-trainwk", { onDemand: { from: "local", name: "trainwk", source: "production", size: { cpus: 1, memoryGb: 2 }, sizeName: "small", slot: 0, created: "2026-12-03T10:00:00Z", expires: "2026-12-06T10:00:00Z", seed: { kind: "latest-backup" }, scrub: true } }, PROJECT, "test");
+  onDemandScripts(od, { database: "x", training: "y" });
+  renderTemplate("ondemand/reap.cron.hbs", { project: PROJECT, passphraseFile: "" });
 
   t.deepEqual(listTemplates().filter((n) => !renderedTemplates().includes(n)), []);
 });
