@@ -205,3 +205,15 @@ test("pg_hba on a real PostgreSQL: an on-demand role reaches its own database fr
   const plain = await as("dhis2_trainwk", "disable");
   t.not(plain.code, 0, "without TLS");
 });
+
+test("the create script masks the passwords psql quotes in an error (they would reach Pulumi's error message)", (t) => {
+  const od = loadOnDemand("local-trainwk", OWN, ROOT, "test");
+  const script = onDemandScripts(od, { database: "PW", training: "TRAIN" }).database;
+  const fn = script.split("\n").find((l) => l.startsWith("psql_secret()"))!;
+  // a psql stand-in failing as psql does: the statement quoted with its password
+  const r = spawnSync("bash", ["-c", `psql_su() { echo "ERROR:  syntax error"; echo "LINE 1: ALTER ROLE dhis2_trainwk PASSWORD 'Sup3rSecretValue' CONN" >&2; echo "  hash text := crypt('TrainPw123', gen_salt('bf'))" >&2; return 3; }\n${fn}\npsql_secret -d postgres; rc=$?; sleep 0.2; exit $rc`], { encoding: "utf8" });
+  t.is(r.status, 3);
+  t.notRegex(r.stderr, /Sup3rSecretValue|TrainPw123/);
+  t.regex(r.stderr, /PASSWORD '\[secret\]'/);
+  t.regex(r.stderr, /crypt\( '\[secret\]'/);
+});
