@@ -45,7 +45,7 @@ export interface Dhis2DeploymentArgs {
 }
 
 /** A node's artifacts for `pulumi up`: a local file is staged on the host and checked by its sha256. */
-function artifactsOf(node: string): ArtifactResolver {
+export function artifactsOf(node: string): ArtifactResolver {
   return (what, source) => isLocalArtifact(source) ? { source, staged: stagedPath(`${node}-${what}`), sha256: fileSha256(source) } : { source };
 }
 

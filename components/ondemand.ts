@@ -19,13 +19,12 @@ import { fileSha256 } from "../lib/config/artifacts";
 import { generatedName } from "../lib/config/generated";
 import type { OnDemandPlan } from "../lib/ondemand/plan";
 import { onDemandScripts, seedDumpPath } from "../lib/ondemand/render";
-import { isLocalArtifact, type ArtifactResolver } from "../lib/render/artifacts";
 import { renderDeployment } from "../lib/render/hosts";
 import { containerName, LXD, lxdContainers, lxdDataVolumes, lxdImagesScript, lxdRoleImages } from "../lib/render/lxd";
-import { stagedPath } from "../lib/render/paths";
 import { fillSecrets, placeholderSecrets } from "../lib/render/secrets";
 import { shellQuote } from "../lib/render/shell";
 import { ConvergedHost, RUN_SCRIPT } from "./converged-host";
+import { artifactsOf } from "./deployment";
 import { LocalHost, LxdContainerHost } from "./host";
 import { TOKENS } from "./tokens";
 
@@ -63,9 +62,7 @@ export class OnDemandInstance extends pulumi.ComponentResource {
 
     // --- the instance host's plan, rendered with the country's choices ------------------------
     const placeholders = placeholderSecrets(plan);
-    const artifacts = (n: string): ArtifactResolver => (what, source) =>
-      isLocalArtifact(source) ? { source, staged: stagedPath(`${n}-${what}`), sha256: fileSha256(source) } : { source };
-    const rendered = renderDeployment(plan, { secrets: placeholders, artifact: artifacts });
+    const rendered = renderDeployment(plan, { secrets: placeholders, artifact: artifactsOf });
     const hostPlan = rendered.find((h) => h.host === node);
     if (!hostPlan) throw new pulumi.ResourceError(`no rendered plan for ${node}`, this);
     const dbPassword = generated(generatedName.databasePassword(node));

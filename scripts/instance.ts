@@ -21,6 +21,7 @@ import { generatedName, generateSecret } from "../lib/config/generated";
 import { ConfigError } from "../lib/config/model";
 import { extendExpiry, isExpired, isoSeconds, onDemandStackName, planCreate, refusal } from "../lib/ondemand/spec";
 import { PATHS } from "../lib/render/paths";
+import { containerName } from "../lib/render/lxd";
 import { localRepository } from "../lib/roles/backup";
 import { renderTemplate } from "../lib/render/engine";
 import { trainingPasswordName } from "../components/ondemand";
@@ -63,8 +64,8 @@ async function create(name: string, v: Record<string, string | boolean | string[
   const stack = onDemandStackName(from, name);
   // --- what must be there before anything is made ---------------------------------------------
   const problems: { key: string; value?: unknown; message: string }[] = [];
-  const dbState = await containerState(`dhis2-${from}-database`);
-  const proxyState = await containerState(`dhis2-${from}-proxy`);
+  const dbState = await containerState(containerName(from, "database"));
+  const proxyState = await containerState(containerName(from, "proxy"));
   if (dbState !== "RUNNING" || proxyState !== "RUNNING") problems.push({ key: "--from", value: from, message: `is not deployed and running on this machine (its database container is ${dbState}, its proxy ${proxyState}): npm start, or npm run pulumi -- up --stack ${from}` });
   if (fs.existsSync(`${PROJECT_DIR}/stacks/Pulumi.${stack}.yaml`)) problems.push({ key: "NAME", value: name, message: `stack ${stack} exists already (stacks/Pulumi.${stack}.yaml): destroy it first or choose another name` });
   if (spec.seed.kind === "dump" && !fs.existsSync(spec.seed.path)) problems.push({ key: "--seed dump", value: spec.seed.path, message: "is not a file on this machine" });
@@ -180,7 +181,7 @@ async function list(from: string | undefined): Promise<number> {
   for (const s of onDemandStacks(from)) {
     const country = loadPlanOrSay(s.spec.from);
     const url = country ? `https://${country.config.domain}/${s.spec.name}/` : "?";
-    const state = (await containerState(instanceContainer(s))).toLowerCase().replace("running", "running").replace("stopped", "paused");
+    const state = (await containerState(instanceContainer(s))).toLowerCase().replace("stopped", "paused");
     rows.push([s.spec.name, s.spec.from, s.spec.source, s.spec.version ?? (country?.instances.find((i) => i.config.name === s.spec.source)?.config.runtime.display ?? "?"), url,
       s.spec.created, `${s.spec.expires}${isExpired(s.spec, now) ? " (expired)" : ""}`, `${s.spec.sizeName} ${s.spec.size.cpus}/${s.spec.size.memoryGb}GB`, state]);
   }
