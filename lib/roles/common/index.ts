@@ -5,7 +5,7 @@
  * master polling it, and admin SSH (on servers: to the proxy from the admins' networks, to every
  * other server through the proxy).
  */
-import { maintenanceFiles } from "./maintenance";
+import { maintenanceFiles, maintenancePackages } from "./maintenance";
 import { allNodes, hostCidr, PORTS } from "../../plan/topology";
 import { file, type RenderedFile } from "../../render/file";
 import { PATHS } from "../../render/paths";
@@ -99,7 +99,7 @@ function files(ctx: RoleContext, secrets: DeploymentSecrets): RenderedFile[] {
 export const common: Role = {
   ...NOTHING,
   name: "common",
-  packages: () => [...COMMON_PACKAGES, ...HARDENING_PACKAGES],
+  packages: ({ plan }) => [...COMMON_PACKAGES, ...HARDENING_PACKAGES, ...maintenancePackages(plan)],
   files,
   setup: ({ plan }) => ({ section: hardeningSetup(plan) }),
   services: () => ["munin-node", "postfix", "dhis2-status.timer"],

@@ -24,6 +24,11 @@ export function maintenanceCalendar(window: string): string {
   return `${day === "daily" ? "" : `${day} `}*-*-* ${time}:00`;
 }
 
+/** unattended-upgrades, in the host's package list (and so in its LXD package image), where the platform has it. */
+export function maintenancePackages(plan: Plan): string[] {
+  return PLATFORM_RULES[plan.config.platform].unattendedUpgrades ? ["unattended-upgrades"] : [];
+}
+
 export function maintenanceFiles(plan: Plan): RenderedFile[] {
   const { stack, maintenance } = plan.config;
   if (!PLATFORM_RULES[plan.config.platform].unattendedUpgrades) return [];
