@@ -7,11 +7,15 @@
  * platform's hosts and converges every role on them (components/deployment.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-// V8's own stack traces, not ts-node's source-mapped ones: Pulumi captures a stack for every
-// resource and every promise it makes, and mapping each through the source maps took over a
-// second of every `pulumi up` of the local stack (a no-change up: 5.0-7.2 s -> 4.0-4.6 s, measured
-// with the load under 3). A crash's stack then shows the lines of the transpiled JavaScript.
-(Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
+// No stack traces while the program runs: Pulumi captures one for every resource and every
+// promise it makes (for its own debugging messages). Mapped through ts-node's source maps they
+// cost over a second of every `pulumi up` of the local stack; captured at all, another 0.4 s of
+// CPU (docs/performance.md, "Deployment"). An error still shows its message, without a stack: set
+// DHIS2_STACK_TRACES=1 to get source-mapped stacks back when debugging the program.
+if (process.env.DHIS2_STACK_TRACES !== "1") {
+  (Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
+  Error.stackTraceLimit = 0;
+}
 import { artifactUrlProblems, deployProblems, generatedProblems } from "./lib/config/artifacts";
 import { ConfigError } from "./lib/config/model";
 import { decodeEngineConfig, engineSecretSource } from "./lib/config/stack-file";

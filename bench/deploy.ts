@@ -1,7 +1,7 @@
 /**
  * Deployment benchmark: how long the local platform takes, cold and warm.
  *
- *   npm run bench:deploy [-- --rounds N] [--skip-cold] [--with-e2e]
+ *   npm run bench:deploy [-- --rounds N] [--skip-cold] [--with-e2e] [--keep]
  *
  * A stack of its own (`bench-deploy`: the local stack with the end-to-end test's stand-in WAR and
  * glowroot archive, on its own network and ports, so a deployed `local` stack is left alone) is
@@ -12,7 +12,8 @@
  * Each round: the first `pulumi up` (everything created), three no-change `pulumi up`s, a resize (more
  * memory for the database: new limits and PostgreSQL settings in place), `pulumi destroy`. The
  * whole end-to-end run: the last one's figure (.cache/e2e/timings.json), or a run now with
- * --with-e2e. Printed as a table with the machine's load at the start and the end of each step:
+ * --with-e2e. --keep leaves the last round's stack deployed after its resize, to profile or look
+ * at (state in .cache/bench-deploy/state, passphrase dhis2-local; the next run removes it). Printed as a table with the machine's load at the start and the end of each step:
  * a step measured on a busy machine says so.
  */
 import * as fs from "node:fs";
@@ -97,7 +98,7 @@ async function removeStack(): Promise<void> {
   await run("lxc", ["storage", "volume", "delete", "dhis2", `dhis2-${STACK}-pgdata`]);
 }
 
-async function round(kind: "cold" | "warm", a: { war: string; glowroot: string }): Promise<void> {
+async function round(kind: "cold" | "warm", a: { war: string; glowroot: string }, keep: boolean): Promise<void> {
   writeStack(a);
   if (kind === "cold") {
     const plan = loadStackFile(PROJECT_DIR, STACK).plan;
@@ -114,12 +115,13 @@ async function round(kind: "cold" | "warm", a: { war: string; glowroot: string }
   for (const n of [1, 2, 3]) await timed(`${kind}: pulumi up, no change (${n} of 3)`, ["up", "--yes", "--skip-preview", "--expect-no-changes"]);
   setDatabaseMemory(4);
   await timed(`${kind}: resize pulumi up (database memory 4 GB)`, ["up", "--yes", "--skip-preview"]);
+  if (keep) return;
   await timed(`${kind}: pulumi destroy`, ["destroy", "--yes", "--skip-preview", "--exclude-protected"]);
   await removeStack();
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { rounds: { type: "string" }, "skip-cold": { type: "boolean" }, "with-e2e": { type: "boolean" } }, strict: true });
+  const { values } = parseArgs({ options: { rounds: { type: "string" }, "skip-cold": { type: "boolean" }, "with-e2e": { type: "boolean" }, keep: { type: "boolean" } }, strict: true });
   const rounds = Math.max(1, Number(values.rounds ?? 1));
   fs.mkdirSync(path.join(WORK, "state"), { recursive: true });
   const bin = (await run("bash", [path.join(PROJECT_DIR, "tools/toolchain.sh")])).stdout.trim();
@@ -131,8 +133,8 @@ async function main(): Promise<number> {
   await removeStack();
   try {
     for (let i = 0; i < rounds; i++) {
-      if (!values["skip-cold"]) await round("cold", a);
-      await round("warm", a);
+      if (!values["skip-cold"]) await round("cold", a, false);
+      await round("warm", a, values.keep === true && i === rounds - 1);
     }
     if (values["with-e2e"]) {
       const before = load();
@@ -141,7 +143,7 @@ async function main(): Promise<number> {
       rows.push({ what: "the whole end-to-end run (npm run test:e2e)", seconds: (Date.now() - started) / 1000, ok: r.code === 0, load: `${before} → ${load()}` });
     }
   } finally {
-    fs.rmSync(STACK_FILE, { force: true });
+    if (!values.keep) fs.rmSync(STACK_FILE, { force: true });
   }
   const last = path.join(PROJECT_DIR, ".cache", "e2e", "timings.json");
   if (!values["with-e2e"] && fs.existsSync(last)) {
