@@ -103,7 +103,7 @@ export function summary(): number {
   console.log(`\n${results.length - failed.length} passed, ${failed.length} failed`);
   const totalSeconds = Math.round((Date.now() - runStarted) / 1000);
   console.log(`The whole run: ${totalSeconds} s`);
-  fs.writeFileSync(path.join(WORK, "timings.json"), JSON.stringify({ at: new Date().toISOString(), totalSeconds, timings, passed: results.length - failed.length, failed: failed.length }, null, 2));
+  fs.writeFileSync(path.join(WORK, "timings.json"), JSON.stringify({ at: new Date().toISOString(), only: process.env.DHIS2_E2E_ONLY || null, totalSeconds, timings, passed: results.length - failed.length, failed: failed.length }, null, 2));
   return failed.length ? 1 : 0;
 }
 
