@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 // No stack traces while the program runs: Pulumi captures one for every resource and every
 // promise it makes (for its own debugging messages). Mapped through ts-node's source maps they
 // cost over a second of every `pulumi up` of the local stack; captured at all, another 0.4 s of
-// CPU (docs/performance.md, "Deployment"). An error still shows its message, without a stack: set
+// CPU (docs/deploy-speed.md). An error still shows its message, without a stack: set
 // DHIS2_STACK_TRACES=1 to get source-mapped stacks back when debugging the program.
 if (process.env.DHIS2_STACK_TRACES !== "1") {
   (Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
