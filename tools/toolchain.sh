@@ -80,7 +80,11 @@ BIN=$TOOLCHAIN_DIR/bin
 STAMP=$TOOLCHAIN_DIR/stamp
 BUILD_LOG=$TOOLCHAIN_DIR/build.log
 SOURCES=${DHIS2_PULUMI_SOURCES:-$ROOT/../shared/vendor}
-PULUMI_HOME_DIR=${PULUMI_HOME:-$HOME/.pulumi}
+# Where the CLI keeps its plugins: $PULUMI_HOME, else .pulumi in the user's home directory as the
+# password database gives it (Go's os/user, which the CLI uses), not $HOME: the two differ under
+# `sudo` or a changed HOME, and the provider would be installed where the CLI does not look.
+passwd_home=$(getent passwd "$(id -u)" 2>/dev/null | cut -d: -f6 || true)
+PULUMI_HOME_DIR=${PULUMI_HOME:-${passwd_home:-$HOME}/.pulumi}
 COMMAND_PLUGIN=$PULUMI_HOME_DIR/plugins/resource-command-v$COMMAND_VERSION/pulumi-resource-command
 
 # find_on_path NAME: first executable NAME on PATH outside our own bin directory.
