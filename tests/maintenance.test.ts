@@ -67,5 +67,12 @@ test("the local platform's containers get the maintenance window too (they live 
   const plan = load({ platform: "local", sizes: { host: { cpus: 2, memoryGb: 8 } }, instances: [{ name: "production", version: "2.42.1" }] }).plan;
   for (const h of renderDeployment(plan, { secrets: placeholderSecrets(plan) })) {
     t.true(h.files.some((f) => f.path.includes("maintenance")), h.host);
+    // unattended-upgrades is in the package list, so in the container's package image (and in
+    // apt-cache madison's check), not installed by an apt-get install of its own after the list
+    t.true(h.packages.includes("unattended-upgrades"), h.host);
+    const setup = h.steps.find((s) => s.kind === "script" && s.name === "setup");
+    const installs = (setup && setup.kind === "script" ? setup.script.match(/apt_get install [^\n]*/g) ?? [] : []).filter((l) => l.includes("unattended-upgrades"));
+    t.is(installs.length, 1, `${h.host}: ${installs.join(" | ")}`);
+    t.true(h.packages.every((p) => installs[0]!.includes(p)), `${h.host}: the list's own install`);
   }
 });
