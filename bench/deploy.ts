@@ -66,17 +66,23 @@ async function quiet(): Promise<void> {
   while (os.loadavg()[0]! >= 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 5000));
 }
 
-async function timed(what: string, args: readonly string[]): Promise<boolean> {
-  await quiet();
+/** Runs one step and records its time, the load before and after it and the CPU probe before it. */
+async function measure(what: string, step: () => Promise<{ code: number | null; stdout: string; stderr: string }>): Promise<boolean> {
   const speed = probe();
   const before = load();
   const started = Date.now();
-  const r = await pulumi(args);
+  const r = await step();
   const seconds = (Date.now() - started) / 1000;
   rows.push({ what, seconds, ok: r.code === 0, load: `${before} → ${load()}`, probe: speed });
   console.log(`${r.code === 0 ? "ok  " : "FAIL"} ${what}: ${seconds.toFixed(1)} s`);
   if (r.code !== 0) console.log((r.stdout + r.stderr).split("\n").slice(-20).join("\n"));
   return r.code === 0;
+}
+
+/** A pulumi step, once the machine is quiet. */
+async function timed(what: string, args: readonly string[]): Promise<boolean> {
+  await quiet();
+  return measure(what, () => pulumi(args));
 }
 
 async function artifacts(): Promise<{ war: string; glowroot: string }> {
@@ -152,11 +158,7 @@ async function main(): Promise<number> {
       await round("warm", a, values.keep === true && i === rounds - 1);
     }
     if (values["with-e2e"]) {
-      const speed = probe();
-      const before = load();
-      const started = Date.now();
-      const r = await run("bash", [path.join(PROJECT_DIR, "scripts/e2e.sh")], { timeoutMs: 120 * 60_000 });
-      rows.push({ what: "the whole end-to-end run (npm run test:e2e)", seconds: (Date.now() - started) / 1000, ok: r.code === 0, load: `${before} → ${load()}`, probe: speed });
+      await measure("the whole end-to-end run (npm run test:e2e)", () => run("bash", [path.join(PROJECT_DIR, "scripts/e2e.sh")], { timeoutMs: 120 * 60_000 }));
     }
   } finally {
     if (!values.keep) fs.rmSync(STACK_FILE, { force: true });
